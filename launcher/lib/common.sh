@@ -1,0 +1,141 @@
+# Shared helpers for ./mailcluster and the service scripts in launcher/services.
+# Sourced, never run. Every process the launcher starts is recorded by PID in
+# $MC_RUN/<name>.pid and stopped only through that PID.
+
+MC_ROOT=${MC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+MC_VAR=${MC_VAR:-$MC_ROOT/var}
+MC_LOG=$MC_VAR/log
+MC_RUN=$MC_VAR/run
+MC_DOWNLOADS=$MC_VAR/downloads
+mkdir -p "$MC_LOG" "$MC_RUN" "$MC_DOWNLOADS"
+
+# Loopback plan: every component has its own address so the local cluster
+# looks like separate hosts. Backends live on 127.0.3.x, DNS on 127.0.5.53.
+# Backend ports are off the standard ones so that a system-wide RabbitMQ (which
+# may listen on 0.0.0.0:5672) never collides with ours: ours must be ours, so
+# that fault tests may stop and restart it.
+MC_DOMAIN=${MC_DOMAIN:-mail.test}
+MC_DNS_ADDR=${MC_DNS_ADDR:-127.0.5.53}
+MC_DNS_PORT=${MC_DNS_PORT:-53}
+MC_RABBITMQ_ADDR=${MC_RABBITMQ_ADDR:-127.0.3.1}
+MC_RABBITMQ_PORT=${MC_RABBITMQ_PORT:-5673}
+MC_RABBITMQ_MGMT_PORT=${MC_RABBITMQ_MGMT_PORT:-15673}
+MC_RABBITMQ_DIST_PORT=${MC_RABBITMQ_DIST_PORT:-25673}
+MC_CASSANDRA_ADDR=${MC_CASSANDRA_ADDR:-127.0.3.2}
+MC_CASSANDRA_PORT=${MC_CASSANDRA_PORT:-9042}
+MC_OPENSEARCH_ADDR=${MC_OPENSEARCH_ADDR:-127.0.3.3}
+MC_OPENSEARCH_PORT=${MC_OPENSEARCH_PORT:-9200}
+
+mc_say()  { printf '%s\n' "mailcluster: $*" >&2; }
+mc_die()  { mc_say "ERROR: $*"; exit 1; }
+
+# mc_pid NAME -> prints the recorded pid if that process is alive.
+mc_pid() {
+  local f="$MC_RUN/$1.pid" pid
+  [ -f "$f" ] || return 1
+  pid=$(cat "$f" 2>/dev/null)
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && { echo "$pid"; return 0; }
+  return 1
+}
+
+# mc_port_free ADDR PORT -> success when nobody listens there.
+mc_port_free() {
+  ! (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# mc_wait NAME TIMEOUT_SECONDS PROBE... : polls PROBE until it succeeds.
+# On timeout, or if the process recorded for NAME dies, fails naming the
+# service and its log file.
+mc_wait() {
+  local name=$1 timeout=$2; shift 2
+  local deadline=$((SECONDS + timeout))
+  while (( SECONDS < deadline )); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    if [ -f "$MC_RUN/$name.pid" ] && ! mc_pid "$name" >/dev/null; then
+      mc_say "ERROR: $name exited during start-up; see its log: $MC_LOG/$name.log"
+      tail -n 20 "$MC_LOG/$name.log" >&2 2>/dev/null
+      return 1
+    fi
+    sleep 1
+  done
+  mc_say "ERROR: $name did not become healthy within ${timeout}s; see its log: $MC_LOG/$name.log"
+  tail -n 20 "$MC_LOG/$name.log" >&2 2>/dev/null
+  return 1
+}
+
+# mc_stop_pid NAME [GRACE_SECONDS]: TERM the recorded process (and its process
+# group when it leads one), wait, then KILL. Only ever touches the recorded PID.
+mc_stop_pid() {
+  local name=$1 grace=${2:-30} pid
+  pid=$(mc_pid "$name") || { rm -f "$MC_RUN/$name.pid"; return 0; }
+  kill -TERM "$pid" 2>/dev/null
+  local deadline=$((SECONDS + grace))
+  while kill -0 "$pid" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then
+    mc_say "$name (pid $pid) did not stop within ${grace}s, killing it"
+    kill -KILL "$pid" 2>/dev/null
+    sleep 0.5
+  fi
+  rm -f "$MC_RUN/$name.pid"
+}
+
+# mc_apt_install PKG...: installs Debian packages that are missing.
+mc_apt_install() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  mc_say "installing Debian packages: ${missing[*]}"
+  if [ ! -f "$MC_VAR/.apt-updated" ]; then
+    apt-get update -qq >"$MC_LOG/apt.log" 2>&1 || mc_die "apt-get update failed; see $MC_LOG/apt.log"
+    touch "$MC_VAR/.apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$MC_LOG/apt.log" 2>&1 \
+    || mc_die "apt-get install ${missing[*]} failed; see $MC_LOG/apt.log"
+}
+
+# mc_maven_fetch GROUP:ARTIFACT:VERSION[:TYPE[:CLASSIFIER]] DEST_DIR: copies one
+# artifact from Maven Central (through the local ~/.m2) into DEST_DIR.
+mc_maven_fetch() {
+  local coords=$1 dest=$2
+  mkdir -p "$dest"
+  mvn -q -B dependency:copy -Dartifact="$coords" -DoutputDirectory="$dest" -Dmdep.useBaseVersion=true \
+    >>"$MC_LOG/maven-fetch.log" 2>&1 || mc_die "could not fetch $coords from Maven Central; see $MC_LOG/maven-fetch.log"
+}
+
+# Cluster shape. `./mailcluster up --mx N ...` records it in $MC_VAR/cluster.env
+# so that later commands (status, env, down) describe the same cluster; an
+# exported variable still wins over what was recorded.
+[ -f "$MC_VAR/cluster.env" ] && source "$MC_VAR/cluster.env"
+MC_MX_COUNT=${MC_MX_COUNT:-2}
+MC_SUBMISSION_COUNT=${MC_SUBMISSION_COUNT:-1}
+MC_MAILBOX_COUNT=${MC_MAILBOX_COUNT:-1}
+MC_BACKUP_MX=${MC_BACKUP_MX:-0}
+MC_BACKUP_MX_ADDR=${MC_BACKUP_MX_ADDR:-127.0.1.100}
+# A stand-in for the Internet: a domain whose MX is a loopback address where
+# tests run a real receiving SMTP server.
+MC_REMOTE_DOMAIN=${MC_REMOTE_DOMAIN:-remote.test}
+MC_REMOTE_MX_ADDR=${MC_REMOTE_MX_ADDR:-127.0.9.1}
+
+# mc_node_addr TYPE INDEX -> the loopback address of one node.
+mc_node_addr() {
+  case $1 in
+    mx) echo "127.0.1.$2" ;;
+    submission) echo "127.0.2.$2" ;;
+    mailbox) echo "127.0.4.$2" ;;
+    *) mc_die "unknown node type $1" ;;
+  esac
+}
+
+# The webadmin secret: generated once per cluster into var/secrets (never in
+# git, never in a log); nodes read it from that file, clients from `env`.
+mc_webadmin_secret_file() {
+  local f="$MC_VAR/secrets/webadmin-password"
+  if [ ! -s "$f" ]; then
+    mkdir -p "$MC_VAR/secrets" && chmod 700 "$MC_VAR/secrets"
+    (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$f")
+  fi
+  echo "$f"
+}
+mc_webadmin_auth() { echo "Password: $(cat "$(mc_webadmin_secret_file)")"; }

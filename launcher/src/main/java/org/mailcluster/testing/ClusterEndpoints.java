@@ -1,0 +1,90 @@
+package org.mailcluster.testing;
+
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The endpoints of the local cluster, as {@code ./mailcluster env} prints them
+ * ({@code export MAILCLUSTER_X='value'} lines). The variable names are a stable contract.
+ */
+public record ClusterEndpoints(Map<String, String> variables) {
+
+    public static ClusterEndpoints parse(String envOutput) {
+        Map<String, String> vars = new LinkedHashMap<>();
+        envOutput.lines()
+            .map(String::trim)
+            .filter(line -> line.startsWith("export MAILCLUSTER_"))
+            .forEach(line -> {
+                String assignment = line.substring("export ".length());
+                int eq = assignment.indexOf('=');
+                String value = assignment.substring(eq + 1);
+                if (value.length() >= 2 && value.startsWith("'") && value.endsWith("'")) {
+                    value = value.substring(1, value.length() - 1);
+                }
+                vars.put(assignment.substring(0, eq), value);
+            });
+        return new ClusterEndpoints(Map.copyOf(vars));
+    }
+
+    public String get(String name) {
+        String value = variables.get(name);
+        if (value == null) {
+            throw new IllegalStateException("./mailcluster env does not give " + name);
+        }
+        return value;
+    }
+
+    public String domain() {
+        return get("MAILCLUSTER_DOMAIN");
+    }
+
+    public String remoteDomain() {
+        return get("MAILCLUSTER_REMOTE_DOMAIN");
+    }
+
+    public InetSocketAddress dns() {
+        return hostPort(get("MAILCLUSTER_DNS"));
+    }
+
+    public List<InetSocketAddress> mx() {
+        return Arrays.stream(get("MAILCLUSTER_MX").split(",")).map(ClusterEndpoints::hostPort).toList();
+    }
+
+    public InetSocketAddress submission() {
+        return hostPort(get("MAILCLUSTER_SUBMISSION"));
+    }
+
+    public InetSocketAddress imap() {
+        return hostPort(get("MAILCLUSTER_IMAP"));
+    }
+
+    public URI webadmin() {
+        return URI.create(get("MAILCLUSTER_WEBADMIN"));
+    }
+
+    /** "Header-Name: value" a webadmin client sends to authenticate. */
+    public String webadminAuth() {
+        return get("MAILCLUSTER_WEBADMIN_AUTH");
+    }
+
+    public URI rabbitmq() {
+        return URI.create(get("MAILCLUSTER_RABBITMQ"));
+    }
+
+    public InetSocketAddress cassandra() {
+        return hostPort(get("MAILCLUSTER_CASSANDRA"));
+    }
+
+    public URI opensearch() {
+        return URI.create(get("MAILCLUSTER_OPENSEARCH"));
+    }
+
+    static InetSocketAddress hostPort(String value) {
+        int colon = value.lastIndexOf(':');
+        return new InetSocketAddress(value.substring(0, colon), Integer.parseInt(value.substring(colon + 1)));
+    }
+}

@@ -1,0 +1,138 @@
+package org.mailcluster.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.mailcluster.testing.ClusterEndpoints;
+import org.mailcluster.testing.LocalCluster;
+import org.mailcluster.testing.MailClusterExtension;
+
+import com.datastax.oss.driver.api.core.CqlSession;
+
+/** What a user sees of ./mailcluster up / down: data kept, nothing left running, clear failures. */
+@ExtendWith(MailClusterExtension.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class LauncherLifecycleTest {
+
+    @Test
+    @Order(1)
+    void downStopsEverythingAndUpBringsBackTheSameData(LocalCluster cluster, ClusterEndpoints endpoints) throws Exception {
+        String marker = UUID.randomUUID().toString();
+        try (CqlSession session = BackendServicesTest.cassandra(endpoints)) {
+            session.execute("CREATE KEYSPACE IF NOT EXISTS launcher_test WITH replication = "
+                + "{'class': 'SimpleStrategy', 'replication_factor': 1}");
+            session.execute("CREATE TABLE IF NOT EXISTS launcher_test.markers (id text PRIMARY KEY, written text)");
+            session.execute("INSERT INTO launcher_test.markers (id, written) VALUES ('kept', '" + marker + "')");
+        }
+        List<Long> pids = recordedPids(cluster.root());
+        assertThat(pids).as("PIDs recorded by the launcher").isNotEmpty();
+
+        cluster.down();
+
+        assertThat(pids.stream().filter(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)))
+            .as("processes the launcher had started that are still alive after down").isEmpty();
+        assertThat(processesUnder(cluster.root().resolve("var")))
+            .as("processes still running from the cluster's var/ folder").isEmpty();
+        for (InetSocketAddress backend : List.of(endpoints.cassandra(), hostPort(endpoints.opensearch()),
+                hostPort(endpoints.rabbitmq()))) {
+            assertThat(listening(backend)).as(backend + " still accepts connections after down").isFalse();
+        }
+
+        cluster.up();
+
+        try (CqlSession session = BackendServicesTest.cassandra(endpoints)) {
+            String read = session.execute("SELECT written FROM launcher_test.markers WHERE id = 'kept'").one().getString(0);
+            assertThat(read).isEqualTo(marker);
+        }
+    }
+
+    @Test
+    @Order(2)
+    void upFailsNamingTheServiceWhosePortIsTaken(LocalCluster cluster, ClusterEndpoints endpoints) throws Exception {
+        LocalCluster.Result stopped = runScript(cluster, "launcher/services/dns.sh", "stop");
+        assertThat(stopped.exitCode()).isZero();
+        try (DatagramSocket squatter = new DatagramSocket(endpoints.dns())) {
+            LocalCluster.Result up = cluster.run(Duration.ofMinutes(10), "up");
+            assertThat(up.exitCode()).as(up.output()).isNotZero();
+            assertThat(up.output()).contains("dns cannot start").contains(endpoints.get("MAILCLUSTER_DNS"));
+        }
+        cluster.up();
+        assertThat(cluster.unhealthyComponents()).isEmpty();
+    }
+
+    private static LocalCluster.Result runScript(LocalCluster cluster, String script, String verb) throws Exception {
+        Process process = new ProcessBuilder("bash", script, verb).directory(cluster.root().toFile())
+            .redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new LocalCluster.Result(process.waitFor(), output);
+    }
+
+    private static List<Long> recordedPids(Path root) throws IOException {
+        List<Long> pids = new ArrayList<>();
+        List<Path> files = new ArrayList<>();
+        try (Stream<Path> run = Files.list(root.resolve("var/run"))) {
+            run.filter(p -> p.toString().endsWith(".pid")).forEach(files::add);
+        }
+        Path rabbitVm = root.resolve("var/rabbitmq/beam.pid");
+        if (Files.exists(rabbitVm)) {
+            files.add(rabbitVm);
+        }
+        for (Path file : files) {
+            String content = Files.readString(file).trim();
+            if (!content.isEmpty()) {
+                pids.add(Long.parseLong(content));
+            }
+        }
+        return pids;
+    }
+
+    /** Processes whose command line names a path under the cluster's var/ folder. */
+    private static List<String> processesUnder(Path var) throws IOException {
+        String marker = var.toAbsolutePath().toString() + "/";
+        List<String> found = new ArrayList<>();
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path proc : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    String cmdline = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8)
+                        .replace('\0', ' ');
+                    if (cmdline.contains(marker)) {
+                        found.add(proc.getFileName() + ": " + cmdline.substring(0, Math.min(200, cmdline.length())));
+                    }
+                } catch (IOException processEnded) {
+                    // gone between listing and reading
+                }
+            }
+        }
+        return found;
+    }
+
+    private static InetSocketAddress hostPort(java.net.URI uri) {
+        return new InetSocketAddress(uri.getHost(), uri.getPort());
+    }
+
+    private static boolean listening(InetSocketAddress address) {
+        try (Socket socket = new Socket()) {
+            socket.connect(address, 1000);
+            return true;
+        } catch (IOException refused) {
+            return false;
+        }
+    }
+}
