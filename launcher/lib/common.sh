@@ -138,4 +138,4 @@ mc_webadmin_secret_file() {
   fi
   echo "$f"
 }
-mc_webadmin_auth() { echo "Password: $(cat "$(mc_webadmin_secret_file)")"; }
+mc_webadmin_auth() { echo "Authorization: Bearer $(cat "$(mc_webadmin_secret_file)")"; }

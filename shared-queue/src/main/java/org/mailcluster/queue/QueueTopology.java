@@ -44,6 +44,6 @@ public enum QueueTopology {
 
     /** The real queue name behind a name a James component asks for on this tier. */
     public String resolve(String requested) {
-        return MailQueueFactory.SPOOL.equals(requested) ? spool : requested;
+        return MailQueueFactory.SPOOL.asString().equals(requested) ? spool : requested;
     }
 }

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# The cluster's node processes: MX, submission and mailbox nodes, each on its own loopback
+# address, each run from its node type's distribution (NODE-TYPE/target/dist, the same folder
+# the Dockerfile and the Helm chart use) with its settings in MC_* environment variables.
+# Verbs: start | stop | status | purge | build | start-one NAME | stop-one NAME | kill NAME
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+NODES_DIR=$MC_VAR/nodes
+WEBADMIN_PORT=8000
+
+# "mx1 mx2 submission1 mailbox1" for the recorded cluster shape.
+node_names() {
+  local i
+  for ((i = 1; i <= MC_MX_COUNT; i++)); do echo "mx$i"; done
+  for ((i = 1; i <= MC_SUBMISSION_COUNT; i++)); do echo "submission$i"; done
+  for ((i = 1; i <= MC_MAILBOX_COUNT; i++)); do echo "mailbox$i"; done
+}
+node_type() { echo "${1%%[0-9]*}"; }
+node_index() { echo "${1##*[!0-9]}"; }
+node_addr() { mc_node_addr "$(node_type "$1")" "$(node_index "$1")"; }
+node_dist() { echo "$MC_ROOT/$(node_type "$1")-node/target/dist"; }
+
+# TLS for SMTP/IMAP: one self-signed certificate for the cluster's names, made once.
+ensure_keystore() {
+  local dir=$MC_VAR/secrets
+  [ -s "$dir/keystore.p12" ] && return 0
+  mkdir -p "$dir" && chmod 700 "$dir"
+  (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$dir/keystore-password")
+  keytool -genkeypair -alias mailcluster -keyalg RSA -keysize 2048 -validity 3650 \
+    -dname "CN=$MC_DOMAIN" -ext "SAN=dns:$MC_DOMAIN,dns:*.$MC_DOMAIN,ip:127.0.0.1" \
+    -storetype PKCS12 -keystore "$dir/keystore.p12" -storepass "$(cat "$dir/keystore-password")" \
+    >>"$MC_LOG/keytool.log" 2>&1 || mc_die "could not create the TLS keystore; see $MC_LOG/keytool.log"
+  chmod 600 "$dir/keystore.p12"
+}
+
+# The header file curl sends to webadmin (kept out of command lines, hence out of `ps`).
+webadmin_header_file() {
+  local f=$MC_VAR/secrets/webadmin-header
+  if [ ! -s "$f" ] || ! grep -qF "$(cat "$(mc_webadmin_secret_file)")" "$f"; then
+    (umask 077; echo "$(mc_webadmin_auth)" > "$f")
+  fi
+  echo "$f"
+}
+
+webadmin() { # webadmin NAME METHOD PATH
+  curl -fsS --max-time 10 -X "$2" -H @"$(webadmin_header_file)" "http://$(node_addr "$1"):$WEBADMIN_PORT$3"
+}
+
+probe_one() { webadmin "$1" GET /healthcheck >/dev/null 2>&1; }
+
+build() {
+  local stale=0 type
+  for type in mx submission mailbox; do
+    local dist=$MC_ROOT/$type-node/target/dist
+    if [ ! -f "$dist/main-class" ] || [ -n "$(find "$MC_ROOT/$type-node/src" "$MC_ROOT/shared-queue/src" -newer "$dist/main-class" -type f -print -quit)" ]; then
+      stale=1
+    fi
+  done
+  [ $stale = 0 ] && return 0
+  [ "${MC_NO_BUILD:-0}" = 1 ] && mc_die "node distributions are missing or stale and MC_NO_BUILD=1: run 'mvn -DskipTests package' first"
+  mc_say "building the node distributions (mvn package)"
+  (cd "$MC_ROOT" && mvn -B -q -DskipTests package -pl mx-node,submission-node,mailbox-node -am) >"$MC_LOG/build.log" 2>&1 \
+    || mc_die "the build failed; see $MC_LOG/build.log"
+}
+
+start_one() {
+  local name=$1 addr dist home
+  addr=$(node_addr "$name"); dist=$(node_dist "$name"); home=$NODES_DIR/$name
+  if mc_pid "$name" >/dev/null; then return 0; fi
+  [ -f "$dist/main-class" ] || mc_die "$name: no distribution at $dist (build it with mvn -DskipTests package)"
+  local port
+  for port in $(node_ports "$name") $WEBADMIN_PORT; do
+    mc_port_free "$addr" "$port" || mc_die "$name cannot start: $addr:$port is already taken by another process"
+  done
+  mkdir -p "$home"
+  ln -sfn "$dist/conf" "$home/conf"
+  (
+    export MC_NODE_HOME=$home MC_BIND_ADDRESS=$addr MC_HOSTNAME=$name.$MC_DOMAIN MC_DOMAIN
+    export MC_SMTP_PORT=25 MC_SUBMISSION_PORT=587 MC_SUBMISSIONS_PORT=465 MC_IMAP_PORT=143 MC_IMAPS_PORT=993
+    export MC_WEBADMIN_ADDRESS=$addr MC_WEBADMIN_PORT=$WEBADMIN_PORT MC_WEBADMIN_SECRET_FILE=$(mc_webadmin_secret_file)
+    export MC_CASSANDRA_NODES=$MC_CASSANDRA_ADDR:$MC_CASSANDRA_PORT MC_CASSANDRA_KEYSPACE=mailcluster MC_CASSANDRA_REPLICATION_FACTOR=1
+    export MC_RABBITMQ_URI=amqp://$MC_RABBITMQ_ADDR:$MC_RABBITMQ_PORT MC_RABBITMQ_MANAGEMENT_URI=http://$MC_RABBITMQ_ADDR:$MC_RABBITMQ_MGMT_PORT
+    export MC_RABBITMQ_USER=guest MC_RABBITMQ_PASSWORD=guest
+    export MC_DNS_SERVER=$MC_DNS_ADDR
+    export MC_TLS_KEYSTORE=$MC_VAR/secrets/keystore.p12 MC_TLS_KEYSTORE_PASSWORD=$(cat "$MC_VAR/secrets/keystore-password")
+    export MC_SPOOLER_THREADS=${MC_SPOOLER_THREADS:-8} MC_REMOTE_DELIVERY_THREADS=${MC_REMOTE_DELIVERY_THREADS:-8}
+    export JAVA_OPTS=${MC_NODE_JAVA_OPTS:--Xms256m -Xmx768m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError}
+    exec setsid bash "$dist/bin/start" </dev/null >>"$MC_LOG/$name.log" 2>&1
+  ) &
+  echo $! > "$MC_RUN/$name.pid"
+}
+
+node_ports() {
+  case $(node_type "$1") in
+    mx) echo 25 ;;
+    submission) echo 587 465 ;;
+    mailbox) echo 143 993 ;;
+  esac
+}
+
+# Hosted domain: the cluster serves MC_DOMAIN from its first start on.
+ensure_domain() {
+  webadmin "$1" PUT "/domains/$MC_DOMAIN" >/dev/null 2>&1 || mc_die "could not create the domain $MC_DOMAIN through $1's webadmin"
+}
+
+start() {
+  ensure_keystore
+  build
+  local name first=""
+  for name in $(node_names); do start_one "$name"; done
+  for name in $(node_names); do
+    mc_wait "$name" 180 probe_one "$name" || exit 1
+    mc_say "$name healthy at $(node_addr "$name") (pid $(mc_pid "$name"))"
+    first=${first:-$name}
+  done
+  [ -n "$first" ] && ensure_domain "$first"
+  return 0
+}
+
+stop() {
+  local name
+  # Stop every node that has a PID file, whatever the recorded shape says now.
+  for f in "$MC_RUN"/mx*.pid "$MC_RUN"/submission*.pid "$MC_RUN"/mailbox*.pid; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f" .pid)
+    mc_stop_pid "$name" 60
+  done
+}
+
+status() {
+  local name pid health
+  for name in $(node_names); do
+    health=down
+    pid=$(mc_pid "$name") || pid=-
+    probe_one "$name" && health=healthy
+    printf '%-12s %-22s %-8s %s\n' "$name" "$(node_addr "$name"):$(node_ports "$name" | cut -d' ' -f1)" "$pid" "$health"
+  done
+}
+
+purge() { rm -rf "$NODES_DIR"; }
+
+case ${1:?usage: nodes.sh start|stop|status|purge|build|start-one NAME|stop-one NAME|kill NAME} in
+  start-one) ensure_keystore; start_one "$2"; mc_wait "$2" 180 probe_one "$2" ;;
+  stop-one) mc_stop_pid "$2" 60 ;;
+  kill) pid=$(mc_pid "$2") && kill -KILL "$pid" ;;
+  *) "$1" ;;
+esac

@@ -1,0 +1,158 @@
+package org.mailcluster.backends;
+
+import java.io.FileNotFoundException;
+import java.net.InetSocketAddress;
+import java.util.Set;
+
+import javax.inject.Inject;
+import javax.inject.Singleton;
+
+import org.apache.commons.configuration2.Configuration;
+import org.apache.commons.configuration2.ex.ConfigurationException;
+import org.apache.james.backends.cassandra.components.CassandraModule;
+import org.apache.james.backends.cassandra.init.CassandraZonedDateTimeModule;
+import org.apache.james.backends.cassandra.init.KeyspaceFactory;
+import org.apache.james.backends.cassandra.init.SessionWithInitializedTablesFactory;
+import org.apache.james.backends.cassandra.init.configuration.CassandraConfiguration;
+import org.apache.james.backends.cassandra.init.configuration.ClusterConfiguration;
+import org.apache.james.backends.cassandra.init.configuration.KeyspaceConfiguration;
+import org.apache.james.backends.cassandra.utils.CassandraHealthCheck;
+import org.apache.james.backends.cassandra.versions.CassandraSchemaVersionDAO;
+import org.apache.james.backends.cassandra.versions.CassandraSchemaVersionManager;
+import org.apache.james.backends.cassandra.versions.CassandraSchemaVersionModule;
+import org.apache.james.core.healthcheck.HealthCheck;
+import org.apache.james.utils.PropertiesProvider;
+
+import com.datastax.oss.driver.api.core.CqlSession;
+import com.datastax.oss.driver.api.core.CqlSessionBuilder;
+import com.google.inject.AbstractModule;
+import com.google.inject.Provides;
+import com.google.inject.Scopes;
+import com.google.inject.multibindings.Multibinder;
+
+/**
+ * The Cassandra session every node shares, configured by {@code cassandra.properties}.
+ *
+ * <p>Each module that stores something in Cassandra adds its tables to the
+ * {@code Set<CassandraModule>}; the session is handed out only once all of those tables exist
+ * (created if absent), so nodes of different types may start in any order against the same
+ * keyspace and each creates just the tables it uses.
+ */
+public class CassandraStorageModule extends AbstractModule {
+
+    static final String CONFIGURATION = "cassandra";
+
+    @Override
+    protected void configure() {
+        Multibinder<CassandraModule> tables = Multibinder.newSetBinder(binder(), CassandraModule.class);
+        tables.addBinding().toInstance(CassandraZonedDateTimeModule.MODULE);
+        tables.addBinding().toInstance(CassandraSchemaVersionModule.MODULE);
+
+        bind(ConnectedCluster.class).in(Scopes.SINGLETON);
+        bind(CqlSession.class).toProvider(SessionWithInitializedTablesFactory.class);
+        bind(CassandraSchemaVersionManager.class).in(Scopes.SINGLETON);
+        bind(CassandraSchemaVersionDAO.class).in(Scopes.SINGLETON);
+
+        Multibinder.newSetBinder(binder(), HealthCheck.class).addBinding().to(CassandraHealthCheck.class);
+    }
+
+    /**
+     * The raw session, bound to the keyspace (created if absent). Connection is retried while
+     * Cassandra comes up, as configured by cassandra.retryConnection.*.
+     *
+     * <p>Written here rather than taken from James's ClusterFactory: that one checks the
+     * connection with {@code dateof()}, a CQL function Cassandra 5 no longer has.
+     */
+    static class ConnectedCluster {
+        private static final org.slf4j.Logger LOGGER = org.slf4j.LoggerFactory.getLogger(ConnectedCluster.class);
+
+        final CqlSession session;
+
+        @Inject
+        ConnectedCluster(ClusterConfiguration cluster, KeyspaceConfiguration keyspace) throws InterruptedException {
+            this.session = connectWithRetries(cluster, keyspace);
+        }
+
+        private static CqlSession connectWithRetries(ClusterConfiguration cluster, KeyspaceConfiguration keyspace) throws InterruptedException {
+            RuntimeException last = null;
+            for (int attempt = 1; attempt <= Math.max(1, cluster.getMaxRetry()); attempt++) {
+                try {
+                    return connect(cluster, keyspace);
+                } catch (RuntimeException e) {
+                    last = e;
+                    LOGGER.warn("Cassandra at {} not reachable (attempt {}): {}", cluster.getHosts(), attempt, e.getMessage());
+                    Thread.sleep(cluster.getMinDelay());
+                }
+            }
+            throw new IllegalStateException("Cassandra at " + cluster.getHosts() + " is not reachable", last);
+        }
+
+        private static CqlSession connect(ClusterConfiguration cluster, KeyspaceConfiguration keyspace) {
+            try (CqlSession bootstrap = builder(cluster).build()) {
+                if (cluster.shouldCreateKeyspace()) {
+                    KeyspaceFactory.createKeyspace(keyspace, bootstrap).block();
+                }
+            }
+            CqlSession session = builder(cluster).withKeyspace(keyspace.getKeyspace()).build();
+            try {
+                session.execute("SELECT release_version FROM system.local");
+                return session;
+            } catch (RuntimeException e) {
+                session.close();
+                throw e;
+            }
+        }
+
+        private static CqlSessionBuilder builder(ClusterConfiguration cluster) {
+            CqlSessionBuilder builder = CqlSession.builder()
+                .withLocalDatacenter(cluster.getLocalDC().orElse("datacenter1"));
+            cluster.getHosts().forEach(host ->
+                builder.addContactPoint(InetSocketAddress.createUnresolved(host.getHostName(), host.getPort())));
+            cluster.getUsername().ifPresent(user -> builder.withAuthCredentials(user, cluster.getPassword().orElse("")));
+            return builder;
+        }
+    }
+
+    @Provides
+    @Singleton
+    SessionWithInitializedTablesFactory sessionWithTables(ConnectedCluster cluster, CassandraModule allTables) {
+        return new SessionWithInitializedTablesFactory(cluster.session, allTables);
+    }
+
+    @Provides
+    @Singleton
+    CassandraModule allTables(Set<CassandraModule> contributed) {
+        return CassandraModule.aggregateModules(contributed);
+    }
+
+    @Provides
+    @Singleton
+    Configuration cassandraProperties(PropertiesProvider properties) throws ConfigurationException {
+        try {
+            return properties.getConfiguration(CONFIGURATION);
+        } catch (FileNotFoundException e) {
+            throw new IllegalStateException("conf/cassandra.properties is missing: a node cannot run without Cassandra", e);
+        }
+    }
+
+    @Provides
+    @Singleton
+    ClusterConfiguration clusterConfiguration(Configuration cassandra) {
+        return ClusterConfiguration.from(cassandra);
+    }
+
+    @Provides
+    @Singleton
+    CassandraConfiguration cassandraConfiguration(Configuration cassandra) {
+        return CassandraConfiguration.from(cassandra);
+    }
+
+    @Provides
+    @Singleton
+    KeyspaceConfiguration keyspace(Configuration cassandra) {
+        return KeyspaceConfiguration.builder()
+            .keyspace(cassandra.getString("cassandra.keyspace", "mailcluster"))
+            .replicationFactor(cassandra.getInt("cassandra.replication.factor", 1))
+            .durableWrites(true);
+    }
+}

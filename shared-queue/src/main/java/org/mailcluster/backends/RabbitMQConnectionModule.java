@@ -1,0 +1,102 @@
+package org.mailcluster.backends;
+
+import java.io.FileNotFoundException;
+import java.util.Set;
+
+import javax.inject.Named;
+import javax.inject.Singleton;
+
+import org.apache.commons.configuration2.Configuration;
+import org.apache.commons.configuration2.ex.ConfigurationException;
+import org.apache.james.backends.rabbitmq.RabbitMQConfiguration;
+import org.apache.james.backends.rabbitmq.RabbitMQHealthCheck;
+import org.apache.james.backends.rabbitmq.ReactorRabbitMQChannelPool;
+import org.apache.james.backends.rabbitmq.ReceiverProvider;
+import org.apache.james.backends.rabbitmq.SimpleConnectionPool;
+import org.apache.james.core.healthcheck.HealthCheck;
+import org.apache.james.metrics.api.MetricFactory;
+import org.apache.james.utils.InitializationOperation;
+import org.apache.james.utils.InitilizationOperationBuilder;
+import org.apache.james.utils.PropertiesProvider;
+
+import com.google.inject.AbstractModule;
+import com.google.inject.Provides;
+import com.google.inject.Scopes;
+import com.google.inject.multibindings.Multibinder;
+import com.google.inject.multibindings.ProvidesIntoSet;
+
+import reactor.rabbitmq.RabbitFlux;
+import reactor.rabbitmq.ReceiverOptions;
+import reactor.rabbitmq.Sender;
+
+/**
+ * The node's connection to RabbitMQ, configured by {@code rabbitmq.properties}: one resilient
+ * connection (re-established after a broker restart, after which every registered
+ * {@link SimpleConnectionPool.ReconnectionHandler} resubscribes its consumers) and a channel pool.
+ */
+public class RabbitMQConnectionModule extends AbstractModule {
+
+    public static final String CONFIGURATION = "rabbitmq";
+
+    @Override
+    protected void configure() {
+        bind(SimpleConnectionPool.class).in(Scopes.SINGLETON);
+        Multibinder.newSetBinder(binder(), SimpleConnectionPool.ReconnectionHandler.class);
+        Multibinder.newSetBinder(binder(), HealthCheck.class).addBinding().to(RabbitMQHealthCheck.class);
+    }
+
+    @Provides
+    @Singleton
+    @Named(CONFIGURATION)
+    Configuration rabbitmqProperties(PropertiesProvider properties) throws ConfigurationException {
+        try {
+            return properties.getConfiguration(CONFIGURATION);
+        } catch (FileNotFoundException e) {
+            throw new IllegalStateException("conf/rabbitmq.properties is missing: a node cannot run without RabbitMQ", e);
+        }
+    }
+
+    @Provides
+    @Singleton
+    RabbitMQConfiguration rabbitMQConfiguration(@Named(CONFIGURATION) Configuration configuration) {
+        return RabbitMQConfiguration.from(configuration);
+    }
+
+    @Provides
+    @Singleton
+    SimpleConnectionPool.Configuration connectionPoolConfiguration(@Named(CONFIGURATION) Configuration configuration) {
+        return SimpleConnectionPool.Configuration.from(configuration);
+    }
+
+    @Provides
+    @Singleton
+    ReactorRabbitMQChannelPool.Configuration channelPoolConfiguration(@Named(CONFIGURATION) Configuration configuration) {
+        return ReactorRabbitMQChannelPool.Configuration.from(configuration);
+    }
+
+    @Provides
+    @Singleton
+    ReactorRabbitMQChannelPool channelPool(SimpleConnectionPool connections, ReactorRabbitMQChannelPool.Configuration configuration,
+                                           MetricFactory metrics) {
+        ReactorRabbitMQChannelPool pool = new ReactorRabbitMQChannelPool(connections.getResilientConnection(), configuration, metrics);
+        pool.start();
+        return pool;
+    }
+
+    @Provides
+    @Singleton
+    Sender sender(ReactorRabbitMQChannelPool channelPool) {
+        return channelPool.getSender();
+    }
+
+    @Provides
+    @Singleton
+    ReceiverProvider receivers(SimpleConnectionPool connections) {
+        return () -> RabbitFlux.createReceiver(new ReceiverOptions().connectionMono(connections.getResilientConnection()));
+    }
+
+    @ProvidesIntoSet
+    InitializationOperation openConnection(SimpleConnectionPool pool, Set<SimpleConnectionPool.ReconnectionHandler> handlers) {
+        return InitilizationOperationBuilder.forClass(SimpleConnectionPool.class).init(() -> pool.init(handlers));
+    }
+}

@@ -1,0 +1,142 @@
+package org.mailcluster.queue;
+
+import javax.inject.Named;
+import javax.inject.Singleton;
+
+import org.apache.commons.configuration2.Configuration;
+import org.apache.james.backends.cassandra.components.CassandraModule;
+import org.apache.james.backends.rabbitmq.SimpleConnectionPool;
+import org.apache.james.blob.api.BlobReferenceSource;
+import org.apache.james.core.healthcheck.HealthCheck;
+import org.apache.james.eventsourcing.Event;
+import org.apache.james.eventsourcing.eventstore.EventStore;
+import org.apache.james.eventsourcing.eventstore.cassandra.CassandraEventStore;
+import org.apache.james.eventsourcing.eventstore.cassandra.dto.EventDTO;
+import org.apache.james.eventsourcing.eventstore.cassandra.dto.EventDTOModule;
+import org.apache.james.json.DTO;
+import org.apache.james.json.DTOModule;
+import org.apache.james.lifecycle.api.StartUpCheck;
+import org.apache.james.mailetcontainer.impl.JamesMailSpooler;
+import org.apache.james.queue.api.MailQueue;
+import org.apache.james.queue.api.MailQueueFactory;
+import org.apache.james.queue.api.ManageableMailQueue;
+import org.apache.james.queue.rabbitmq.RabbitMQMailQueue;
+import org.apache.james.queue.rabbitmq.view.RabbitMQMailQueueConfiguration;
+import org.apache.james.queue.rabbitmq.view.api.MailQueueView;
+import org.apache.james.queue.rabbitmq.view.cassandra.BrowseStartHealthCheck;
+import org.apache.james.queue.rabbitmq.view.cassandra.CassandraMailQueueView;
+import org.apache.james.queue.rabbitmq.view.cassandra.CassandraMailQueueViewStartUpCheck;
+import org.apache.james.queue.rabbitmq.view.cassandra.MailQueueViewBlobReferenceSource;
+import org.apache.james.queue.rabbitmq.view.cassandra.configuration.CassandraMailQueueViewConfiguration;
+import org.apache.james.queue.rabbitmq.view.cassandra.configuration.CassandraMailQueueViewConfigurationModule;
+import org.mailcluster.backends.RabbitMQConnectionModule;
+
+import com.google.common.collect.ImmutableSet;
+import com.google.inject.AbstractModule;
+import com.google.inject.Provides;
+import com.google.inject.Scopes;
+import com.google.inject.TypeLiteral;
+import com.google.inject.multibindings.Multibinder;
+import com.google.inject.name.Names;
+
+import reactor.core.publisher.Mono;
+
+/**
+ * Durable mail queues for a tier: RabbitMQ carries the queue (publisher confirms before the
+ * SMTP {@code 250}), the Cassandra blob store the payload, and a Cassandra view lets webadmin
+ * browse, count and remove queued mail. The tier decides which queue "spool" means.
+ */
+public class DistributedMailQueueModule extends AbstractModule {
+
+    private final QueueTopology tier;
+
+    public DistributedMailQueueModule(QueueTopology tier) {
+        this.tier = tier;
+    }
+
+    @Override
+    protected void configure() {
+        bind(QueueTopology.class).toInstance(tier);
+        bind(TierMailQueueFactory.class).in(Scopes.SINGLETON);
+
+        Multibinder<CassandraModule> tables = Multibinder.newSetBinder(binder(), CassandraModule.class);
+        tables.addBinding().toInstance(org.apache.james.queue.rabbitmq.view.cassandra.CassandraMailQueueViewModule.MODULE);
+        // The view's own configuration (slices, buckets) is event-sourced: it must not change
+        // under queued mail, and every node must agree on it.
+        tables.addBinding().toInstance(org.apache.james.eventsourcing.eventstore.cassandra.CassandraEventStoreModule.MODULE());
+        bind(CassandraEventStore.class).in(Scopes.SINGLETON);
+        bind(EventStore.class).to(CassandraEventStore.class);
+        Multibinder.newSetBinder(binder(), new TypeLiteral<EventDTOModule<? extends Event, ? extends EventDTO>>() {})
+            .addBinding().toInstance(CassandraMailQueueViewConfigurationModule.MAIL_QUEUE_VIEW_CONFIGURATION);
+        bind(new TypeLiteral<java.util.Set<DTOModule<?, ? extends DTO>>>() {})
+            .annotatedWith(Names.named("EventNestedTypes"))
+            .toInstance(ImmutableSet.of());
+
+        Multibinder.newSetBinder(binder(), StartUpCheck.class).addBinding().to(CassandraMailQueueViewStartUpCheck.class);
+        Multibinder.newSetBinder(binder(), BlobReferenceSource.class).addBinding().to(MailQueueViewBlobReferenceSource.class);
+        // (James's RabbitMQMailQueueDeadLetterQueueHealthCheck is left out: it watches the
+        // dead letters of a queue literally named "spool", which no tier has.)
+        Multibinder.newSetBinder(binder(), HealthCheck.class).addBinding().to(BrowseStartHealthCheck.class);
+
+        // After a broker restart the spooler's consumer is gone with the old connection.
+        Multibinder.newSetBinder(binder(), SimpleConnectionPool.ReconnectionHandler.class)
+            .addBinding().to(SpoolerResubscription.class);
+    }
+
+    static class SpoolerResubscription implements SimpleConnectionPool.ReconnectionHandler {
+        private final JamesMailSpooler spooler;
+
+        @javax.inject.Inject
+        SpoolerResubscription(JamesMailSpooler spooler) {
+            this.spooler = spooler;
+        }
+
+        @Override
+        public org.reactivestreams.Publisher<Void> handleReconnection(com.rabbitmq.client.Connection connection) {
+            return Mono.fromRunnable(spooler::restart);
+        }
+    }
+
+    @Provides
+    @Singleton
+    MailQueueView.Factory queueView(CassandraMailQueueView.Factory cassandraView) {
+        return cassandraView;
+    }
+
+    @Provides
+    @Singleton
+    CassandraMailQueueViewConfiguration queueViewConfiguration(@Named(RabbitMQConnectionModule.CONFIGURATION) Configuration rabbitmq) {
+        return CassandraMailQueueViewConfiguration.from(rabbitmq);
+    }
+
+    @Provides
+    @Singleton
+    RabbitMQMailQueueConfiguration queueConfiguration(@Named(RabbitMQConnectionModule.CONFIGURATION) Configuration rabbitmq) {
+        return RabbitMQMailQueueConfiguration.from(rabbitmq);
+    }
+
+    // James components ask for the queue factory under several generic types; all are this tier's.
+    @Provides
+    @Singleton
+    MailQueueFactory<RabbitMQMailQueue> rabbitQueues(TierMailQueueFactory queues) {
+        return queues;
+    }
+
+    @Provides
+    @Singleton
+    MailQueueFactory<? extends ManageableMailQueue> manageableQueues(TierMailQueueFactory queues) {
+        return queues;
+    }
+
+    @Provides
+    @Singleton
+    MailQueueFactory<?> anyQueues(TierMailQueueFactory queues) {
+        return queues;
+    }
+
+    @Provides
+    @Singleton
+    MailQueueFactory<? extends MailQueue> mailQueues(TierMailQueueFactory queues) {
+        return queues;
+    }
+}
