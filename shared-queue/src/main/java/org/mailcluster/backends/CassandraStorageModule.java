@@ -122,7 +122,7 @@ public class CassandraStorageModule extends AbstractModule {
     @Provides
     @Singleton
     CassandraModule allTables(Set<CassandraModule> contributed) {
-        return CassandraModule.aggregateModules(contributed);
+        return Cassandra5TableOptions.compatible(CassandraModule.aggregateModules(contributed));
     }
 
     @Provides

@@ -1,7 +1,6 @@
 package org.mailcluster.events;
 
 import org.apache.james.backends.rabbitmq.SimpleConnectionPool;
-import org.apache.james.core.healthcheck.HealthCheck;
 import org.apache.james.events.EventBus;
 import org.apache.james.events.EventBusId;
 import org.apache.james.events.EventBusReconnectionHandler;
@@ -11,7 +10,6 @@ import org.apache.james.events.KeyReconnectionHandler;
 import org.apache.james.events.MemoryEventDeadLetters;
 import org.apache.james.events.NamingStrategy;
 import org.apache.james.events.RabbitMQEventBus;
-import org.apache.james.events.RabbitMQEventBusDeadLetterQueueHealthCheck;
 import org.apache.james.events.RegistrationKey;
 import org.apache.james.events.RetryBackoffConfiguration;
 import org.apache.james.mailbox.events.MailboxIdRegistrationKey;
@@ -52,7 +50,9 @@ public class DistributedEventBusModule extends AbstractModule {
             Multibinder.newSetBinder(binder(), SimpleConnectionPool.ReconnectionHandler.class);
         reconnection.addBinding().to(KeyReconnectionHandler.class);
         reconnection.addBinding().to(EventBusReconnectionHandler.class);
-        Multibinder.newSetBinder(binder(), HealthCheck.class).addBinding().to(RabbitMQEventBusDeadLetterQueueHealthCheck.class);
+        // (James's RabbitMQEventBusDeadLetterQueueHealthCheck is left out: it also requires the
+        // JMAP event bus's dead-letter queue, which exists only where JMAP runs, and would
+        // report every mailbox node unhealthy.)
     }
 
     @ProvidesIntoSet

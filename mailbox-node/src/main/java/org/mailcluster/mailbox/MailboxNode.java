@@ -1,0 +1,37 @@
+package org.mailcluster.mailbox;
+
+import org.apache.james.JamesServerMain;
+import org.mailcluster.events.DistributedEventBusModule;
+import org.mailcluster.node.NodeServer;
+import org.mailcluster.queue.QueueTopology;
+
+import com.google.inject.util.Modules;
+
+/**
+ * The mailbox node (Postfix's local + Dovecot):
+ *
+ * <ul>
+ *   <li>its spooler consumes the {@code delivery} queue ({@code conf/mailetcontainer.xml}) and
+ *       delivers into Cassandra mailboxes ({@link CassandraMailboxStorageModule});</li>
+ *   <li>IMAP on 143 (STARTTLS) and 993 ({@code conf/imapserver.xml}), webadmin routes for
+ *       mailboxes ({@link MailboxProtocolsModule}); search scans Cassandra for now
+ *       ({@link ScanningSearchModule});</li>
+ *   <li>mailbox events over RabbitMQ ({@link DistributedEventBusModule}), so every mailbox
+ *       node sees what another delivered;</li>
+ *   <li>plus what every node runs: {@link NodeServer}.</li>
+ * </ul>
+ */
+public final class MailboxNode {
+
+    private MailboxNode() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        JamesServerMain.main(NodeServer.compose(QueueTopology.MAILBOX,
+            Modules.combine(
+                new CassandraMailboxStorageModule(),
+                new ScanningSearchModule(),
+                new MailboxProtocolsModule(),
+                new DistributedEventBusModule())));
+    }
+}
