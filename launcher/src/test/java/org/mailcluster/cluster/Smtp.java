@@ -5,7 +5,6 @@ import java.io.Writer;
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
 
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
 
@@ -19,25 +18,17 @@ import org.apache.commons.net.smtp.SMTPReply;
 final class Smtp implements AutoCloseable {
 
     /** The local cluster's certificate is self-signed; tests check TLS is used, not who signed it. */
-    static SSLContext trustingTls() {
-        try {
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, new TrustManager[] {new X509TrustManager() {
-                public void checkClientTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                public void checkServerTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                public X509Certificate[] getAcceptedIssuers() {
-                    return new X509Certificate[0];
-                }
-            }}, null);
-            return context;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
+    static final TrustManager TRUST_SELF_SIGNED = new X509TrustManager() {
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {
         }
-    }
+
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {
+        }
+
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
+        }
+    };
 
     final AuthenticatingSMTPClient client;
 
@@ -50,7 +41,8 @@ final class Smtp implements AutoCloseable {
     }
 
     static Smtp connect(InetSocketAddress server, boolean implicitTls) throws IOException {
-        AuthenticatingSMTPClient client = new AuthenticatingSMTPClient("TLS", implicitTls, trustingTls());
+        AuthenticatingSMTPClient client = new AuthenticatingSMTPClient("TLS", implicitTls);
+        client.setTrustManager(TRUST_SELF_SIGNED);
         client.setConnectTimeout(10_000);
         client.setDefaultTimeout(120_000);
         client.connect(server.getAddress(), server.getPort());
@@ -84,10 +76,7 @@ final class Smtp implements AutoCloseable {
 
     /** DATA with the message; returns the final reply code (250 = the server has taken it). */
     int data(String message) throws IOException {
-        int code = client.sendCommand("DATA");
-        if (code != 354) {
-            return code;
-        }
+        // sends DATA itself, and returns a writer only on 354
         Writer writer = client.sendMessageData();
         if (writer == null) {
             return client.getReplyCode();
