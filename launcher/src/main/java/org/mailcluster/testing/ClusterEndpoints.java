@@ -83,7 +83,7 @@ public record ClusterEndpoints(Map<String, String> variables) {
         return URI.create(get("MAILCLUSTER_OPENSEARCH"));
     }
 
-    static InetSocketAddress hostPort(String value) {
+    public static InetSocketAddress hostPort(String value) {
         int colon = value.lastIndexOf(':');
         return new InetSocketAddress(value.substring(0, colon), Integer.parseInt(value.substring(colon + 1)));
     }
