@@ -46,6 +46,24 @@ public final class LocalCluster {
         List<String> command = new java.util.ArrayList<>();
         command.add(root.resolve("mailcluster").toString());
         command.addAll(List.of(args));
+        return execute(timeout, command);
+    }
+
+    /**
+     * Runs one of the launcher's own scripts, e.g. {@code script(timeout, "launcher/nodes.sh",
+     * "stop-one", "mailbox1")} or {@code script(timeout, "launcher/services/rabbitmq.sh", "stop")}:
+     * fault tests stop and start single components the way an operator would.
+     */
+    public Result script(Duration timeout, String script, String... args) {
+        List<String> command = new java.util.ArrayList<>();
+        command.add("bash");
+        command.add(root.resolve(script).toString());
+        command.addAll(List.of(args));
+        return execute(timeout, command);
+    }
+
+    private Result execute(Duration timeout, List<String> command) {
+        String[] args = command.toArray(String[]::new);
         try {
             Path out = Files.createTempFile("mailcluster-", ".out");
             try {
@@ -60,7 +78,7 @@ public final class LocalCluster {
                 if (!process.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
                     process.descendants().forEach(ProcessHandle::destroy);
                     process.destroy();
-                    throw new IllegalStateException("./mailcluster " + String.join(" ", args)
+                    throw new IllegalStateException(String.join(" ", args)
                         + " did not finish within " + timeout + "; output so far:\n" + Files.readString(out));
                 }
                 return new Result(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
@@ -68,7 +86,7 @@ public final class LocalCluster {
                 Files.deleteIfExists(out);
             }
         } catch (IOException e) {
-            throw new IllegalStateException("could not run ./mailcluster " + String.join(" ", args), e);
+            throw new IllegalStateException("could not run " + String.join(" ", args), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);

@@ -66,7 +66,7 @@ class LauncherLifecycleTest {
     @Test
     @Order(2)
     void upFailsNamingTheServiceWhosePortIsTaken(LocalCluster cluster, ClusterEndpoints endpoints) throws Exception {
-        LocalCluster.Result stopped = runScript(cluster, "launcher/services/dns.sh", "stop");
+        LocalCluster.Result stopped = cluster.script(Duration.ofMinutes(1), "launcher/services/dns.sh", "stop");
         assertThat(stopped.exitCode()).isZero();
         try (DatagramSocket squatter = new DatagramSocket(endpoints.dns())) {
             LocalCluster.Result up = cluster.run(Duration.ofMinutes(10), "up");
@@ -75,13 +75,6 @@ class LauncherLifecycleTest {
         }
         cluster.up();
         assertThat(cluster.unhealthyComponents()).isEmpty();
-    }
-
-    private static LocalCluster.Result runScript(LocalCluster cluster, String script, String verb) throws Exception {
-        Process process = new ProcessBuilder("bash", script, verb).directory(cluster.root().toFile())
-            .redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        return new LocalCluster.Result(process.waitFor(), output);
     }
 
     private static List<Long> recordedPids(Path root) throws IOException {

@@ -1,0 +1,98 @@
+package org.mailcluster.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.mailcluster.testing.ClusterEndpoints;
+import org.mailcluster.testing.LocalCluster;
+import org.mailcluster.testing.MailClusterExtension;
+
+/**
+ * A component goes away: the cluster must never answer 250 for mail it cannot keep, and must
+ * deliver what it accepted once the component is back, exactly once. Each test puts the cluster
+ * back as it found it.
+ */
+@ExtendWith(MailClusterExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FaultToleranceTest {
+
+    static final Duration STEP = Duration.ofMinutes(5);
+
+    LocalCluster launcher;
+    ClusterEndpoints cluster;
+    String alice;
+    String password = "pw-" + UUID.randomUUID();
+
+    @BeforeAll
+    void createUser(LocalCluster launcher, ClusterEndpoints cluster) {
+        this.launcher = launcher;
+        this.cluster = cluster;
+        alice = "alice-" + UUID.randomUUID().toString().substring(0, 8) + "@" + cluster.domain();
+        new WebAdmin(cluster).createUser(alice, password);
+    }
+
+    void run(String script, String... args) {
+        LocalCluster.Result result = launcher.script(STEP, script, args);
+        assertThat(result.exitCode()).as(script + " " + String.join(" ", args) + ":\n" + result.output()).isZero();
+    }
+
+    long copiesOf(String subject) throws Exception {
+        return new Mailbox(cluster.imap(), alice, password).messages().stream().filter(m -> m.contains(subject)).count();
+    }
+
+    @Test
+    void withRabbitMqDownTheMxAnswers4xxAndDeliversAgainOnceItIsBack() throws Exception {
+        String during = "during outage " + UUID.randomUUID();
+        run("launcher/services/rabbitmq.sh", "stop");
+        int code;
+        try {
+            code = Smtp.send(cluster.mx().get(0), "sender@outside.test", alice,
+                MailFlowTest.message("sender@outside.test", alice, during, "must not be accepted"));
+        } finally {
+            run("launcher/services/rabbitmq.sh", "start");
+        }
+        assertThat(code).as("reply at DATA while the queue is unavailable").isBetween(400, 499);
+
+        String after = "after outage " + UUID.randomUUID();
+        assertThat(Smtp.send(cluster.mx().get(0), "sender@outside.test", alice,
+            MailFlowTest.message("sender@outside.test", alice, after, "accepted after the outage"))).isEqualTo(250);
+        List<String> messages = new Mailbox(cluster.imap(), alice, password)
+            .awaitMessages(all -> all.stream().anyMatch(m -> m.contains(after)), MailFlowTest.DELIVERY);
+        assertThat(messages).filteredOn(m -> m.contains(after)).hasSize(1);
+        assertThat(messages).noneMatch(m -> m.contains(during));
+    }
+
+    @Test
+    void mailAcceptedWhileTheMailboxNodeIsDownIsDeliveredOnceItStarts() throws Exception {
+        String subject = "while mailbox tier down " + UUID.randomUUID();
+        run("launcher/nodes.sh", "stop-one", "mailbox1");
+        try {
+            for (var mx : cluster.mx()) {
+                assertThat(Smtp.send(mx, "sender@outside.test", alice,
+                    MailFlowTest.message("sender@outside.test", alice, subject, "queued for later via " + mx)))
+                    .as("DATA reply of " + mx + " with the mailbox tier down").isEqualTo(250);
+            }
+            Thread.sleep(2000);
+            // The mailbox tier's webadmin is down with it: ask an MX node's (same port).
+            WebAdmin mxWebadmin = new WebAdmin(java.net.URI.create("http://" + cluster.mx().get(0).getHostString()
+                + ":" + cluster.webadmin().getPort()), cluster.webadminAuth());
+            assertThat(mxWebadmin.queueSize("delivery"))
+                .as("mails waiting in the delivery queue while no mailbox node runs")
+                .isGreaterThanOrEqualTo(cluster.mx().size());
+        } finally {
+            run("launcher/nodes.sh", "start-one", "mailbox1");
+        }
+        List<String> messages = new Mailbox(cluster.imap(), alice, password)
+            .awaitMessages(all -> all.stream().filter(m -> m.contains(subject)).count() >= cluster.mx().size(), MailFlowTest.DELIVERY);
+        Thread.sleep(3000);
+        assertThat(copiesOf(subject)).as("copies delivered of the mails sent through " + cluster.mx()).isEqualTo(cluster.mx().size());
+        assertThat(messages).isNotEmpty();
+    }
+}
