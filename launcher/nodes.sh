@@ -49,19 +49,24 @@ webadmin() { # webadmin NAME METHOD PATH
 
 probe_one() { webadmin "$1" GET /healthcheck >/dev/null 2>&1; }
 
+# Node distributions are built by Maven (`package`). Inside the test suite (MC_NO_BUILD=1)
+# Maven has just built them: only check they are there. Otherwise rebuild when any source or
+# configuration changed since the launcher last built them.
 build() {
-  local stale=0 type
+  local type stale=0
   for type in mx submission mailbox; do
     local dist=$MC_ROOT/$type-node/target/dist
-    if [ ! -f "$dist/main-class" ] || [ -n "$(find "$MC_ROOT/$type-node/src" "$MC_ROOT/shared-queue/src" -newer "$dist/main-class" -type f -print -quit)" ]; then
+    if [ "${MC_NO_BUILD:-0}" = 1 ]; then
+      [ -f "$dist/main-class" ] || mc_die "no distribution at $dist and MC_NO_BUILD=1: run 'mvn -DskipTests package' first"
+    elif [ ! -f "$dist/.built-by-launcher" ] || [ -n "$(find "$MC_ROOT/$type-node/src" "$MC_ROOT/shared-queue/src" -newer "$dist/.built-by-launcher" -type f -print -quit)" ]; then
       stale=1
     fi
   done
   [ $stale = 0 ] && return 0
-  [ "${MC_NO_BUILD:-0}" = 1 ] && mc_die "node distributions are missing or stale and MC_NO_BUILD=1: run 'mvn -DskipTests package' first"
   mc_say "building the node distributions (mvn package)"
   (cd "$MC_ROOT" && mvn -B -q -DskipTests package -pl mx-node,submission-node,mailbox-node -am) >"$MC_LOG/build.log" 2>&1 \
     || mc_die "the build failed; see $MC_LOG/build.log"
+  for type in mx submission mailbox; do touch "$MC_ROOT/$type-node/target/dist/.built-by-launcher"; done
 }
 
 start_one() {
@@ -85,6 +90,8 @@ start_one() {
     export MC_DNS_SERVER=$MC_DNS_ADDR
     export MC_TLS_KEYSTORE=$MC_VAR/secrets/keystore.p12 MC_TLS_KEYSTORE_PASSWORD=$(cat "$MC_VAR/secrets/keystore-password")
     export MC_SPOOLER_THREADS=${MC_SPOOLER_THREADS:-8} MC_REMOTE_DELIVERY_THREADS=${MC_REMOTE_DELIVERY_THREADS:-8}
+    # The local cluster retries a failing remote MX sooner than production (5 minutes first).
+    export MC_REMOTE_DELIVERY_DELAYS=${MC_REMOTE_DELIVERY_DELAYS:-20 seconds, 1 minute, 5 minutes, 30 minutes, 2 hours, 6 hours}
     export JAVA_OPTS=${MC_NODE_JAVA_OPTS:--Xms256m -Xmx768m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError}
     exec setsid bash "$dist/bin/start" </dev/null >>"$MC_LOG/$name.log" 2>&1
   ) &

@@ -79,12 +79,16 @@ class FaultToleranceTest {
                     MailFlowTest.message("sender@outside.test", alice, subject, "queued for later via " + mx)))
                     .as("DATA reply of " + mx + " with the mailbox tier down").isEqualTo(250);
             }
-            Thread.sleep(2000);
             // The mailbox tier's webadmin is down with it: ask an MX node's (same port).
             WebAdmin mxWebadmin = new WebAdmin(java.net.URI.create("http://" + cluster.mx().get(0).getHostString()
                 + ":" + cluster.webadmin().getPort()), cluster.webadminAuth());
-            assertThat(mxWebadmin.queueSize("delivery"))
-                .as("mails waiting in the delivery queue while no mailbox node runs")
+            long waiting = 0;
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (waiting < cluster.mx().size() && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+                waiting = mxWebadmin.queueSize("delivery");
+            }
+            assertThat(waiting).as("mails waiting in the delivery queue while no mailbox node runs")
                 .isGreaterThanOrEqualTo(cluster.mx().size());
         } finally {
             run("launcher/nodes.sh", "start-one", "mailbox1");

@@ -20,7 +20,9 @@ import org.apache.james.mailetcontainer.impl.JamesMailSpooler;
 import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueueFactory;
 import org.apache.james.queue.api.ManageableMailQueue;
-import org.apache.james.queue.rabbitmq.RabbitMQMailQueue;
+import org.apache.james.blob.mail.MimeMessageStore;
+import org.apache.james.metrics.api.MetricFactory;
+import reactor.rabbitmq.Sender;
 import org.apache.james.queue.rabbitmq.view.RabbitMQMailQueueConfiguration;
 import org.apache.james.queue.rabbitmq.view.api.MailQueueView;
 import org.apache.james.queue.rabbitmq.view.cassandra.BrowseStartHealthCheck;
@@ -93,7 +95,14 @@ public class DistributedMailQueueModule extends AbstractModule {
 
         @Override
         public org.reactivestreams.Publisher<Void> handleReconnection(com.rabbitmq.client.Connection connection) {
-            return Mono.fromRunnable(spooler::restart);
+            // JamesMailSpooler.restart() is not safe to call concurrently: two reconnections at
+            // once (seen when an enqueue and the pool both reconnect after a broker restart)
+            // would leave a consumer nobody disposes, holding its prefetched mail unacknowledged.
+            return Mono.fromRunnable(() -> {
+                synchronized (spooler) {
+                    spooler.restart();
+                }
+            });
         }
     }
 
@@ -115,12 +124,15 @@ public class DistributedMailQueueModule extends AbstractModule {
         return RabbitMQMailQueueConfiguration.from(rabbitmq);
     }
 
-    // James components ask for the queue factory under several generic types; all are this tier's.
     @Provides
     @Singleton
-    MailQueueFactory<RabbitMQMailQueue> rabbitQueues(TierMailQueueFactory queues) {
-        return queues;
+    DelayedRetryQueue.Backend delayedRetries(Sender sender, MimeMessageStore.Factory messageStores, MetricFactory metrics,
+                                             MailQueueView.Factory views, RabbitMQMailQueueConfiguration configuration,
+                                             java.time.Clock clock) {
+        return new DelayedRetryQueue.Backend(sender, messageStores, metrics, views, configuration, clock);
     }
+
+    // James components ask for the queue factory under several generic types; all are this tier's.
 
     @Provides
     @Singleton

@@ -1,0 +1,148 @@
+package org.mailcluster.queue;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.apache.james.blob.mail.MimeMessageStore;
+import org.apache.james.metrics.api.MetricFactory;
+import org.apache.james.queue.api.MailQueueName;
+import org.apache.james.queue.api.ManageableMailQueue;
+import org.apache.james.queue.rabbitmq.DelayedPublication;
+import org.apache.james.queue.rabbitmq.RabbitMQMailQueue;
+import org.apache.james.queue.rabbitmq.view.RabbitMQMailQueueConfiguration;
+import org.apache.james.queue.rabbitmq.view.api.MailQueueView;
+import org.apache.mailet.Mail;
+import org.reactivestreams.Publisher;
+
+import com.google.common.collect.ImmutableMap;
+
+import reactor.core.publisher.Mono;
+import reactor.rabbitmq.BindingSpecification;
+import reactor.rabbitmq.ExchangeSpecification;
+import reactor.rabbitmq.QueueSpecification;
+import reactor.rabbitmq.Sender;
+
+/**
+ * A mail queue that honours enqueue delays, which James's RabbitMQ mail queue ignores (remote
+ * delivery would otherwise retry a failing MX immediately and bounce within a second).
+ *
+ * <p>The delay is kept by RabbitMQ itself, not by a sleeping thread nor by holding messages
+ * unacknowledged: for each distinct delay there is an exchange and a durable queue
+ * {@code mailcluster-delay-QUEUE-Ns} whose messages expire after N seconds and are then
+ * dead-lettered to QUEUE's own exchange, where QUEUE's consumers pick them up. Nothing consumes
+ * the delay queues, so a delayed mail survives the loss of any node, like any queued mail.
+ * Delays are rounded up to the second; a zero or negative delay enqueues directly.
+ */
+public class DelayedRetryQueue implements ManageableMailQueue {
+
+    static final String DELAY_QUEUE_PREFIX = "mailcluster-delay-";
+
+    /** What every delayed retry queue of a node shares. */
+    public record Backend(Sender sender, MimeMessageStore.Factory messageStores, MetricFactory metrics,
+                          MailQueueView.Factory views, RabbitMQMailQueueConfiguration configuration, Clock clock) {
+    }
+
+    private final RabbitMQMailQueue queue;
+    private final Backend backend;
+    private final Map<Long, DelayedPublication> publicationBySeconds = new ConcurrentHashMap<>();
+
+    public DelayedRetryQueue(RabbitMQMailQueue queue, Backend backend) {
+        this.queue = queue;
+        this.backend = backend;
+    }
+
+    /** The RabbitMQ queue holding this queue's mail for {@code seconds} before it returns. */
+    public static String delayQueueName(String queue, long seconds) {
+        return DELAY_QUEUE_PREFIX + queue + "-" + seconds + "s";
+    }
+
+    @Override
+    public void enQueue(Mail mail, Duration delay) throws MailQueueException {
+        if (delay == null || delay.isZero() || delay.isNegative()) {
+            queue.enQueue(mail);
+            return;
+        }
+        long seconds = (delay.toMillis() + 999) / 1000;
+        try {
+            publicationBySeconds.computeIfAbsent(seconds, this::declareDelay).publish(mail).block();
+        } catch (RuntimeException e) {
+            throw new MailQueueException("Could not enqueue " + mail.getName() + " in " + getName().asString()
+                + " with a delay of " + delay, e);
+        }
+    }
+
+    private DelayedPublication declareDelay(long seconds) {
+        String name = getName().asString();
+        String delayQueue = delayQueueName(name, seconds);
+        String delayExchange = DelayedPublication.exchangeOf(delayQueue);
+        Sender sender = backend.sender();
+        Mono.when(
+                sender.declareExchange(ExchangeSpecification.exchange(delayExchange).durable(true).type("direct")),
+                sender.declareQueue(QueueSpecification.queue(delayQueue).durable(true).autoDelete(false)
+                    .arguments(ImmutableMap.of(
+                        "x-message-ttl", seconds * 1000,
+                        "x-dead-letter-exchange", DelayedPublication.exchangeOf(name),
+                        "x-dead-letter-routing-key", ""))))
+            .then(sender.bind(BindingSpecification.binding().exchange(delayExchange).queue(delayQueue).routingKey("")))
+            .block(Duration.ofSeconds(30));
+        return new DelayedPublication(name, delayQueue, sender, backend.messageStores(), backend.metrics(),
+            backend.views(), backend.configuration(), backend.clock());
+    }
+
+    @Override
+    public MailQueueName getName() {
+        return queue.getName();
+    }
+
+    @Override
+    public void enQueue(Mail mail) throws MailQueueException {
+        queue.enQueue(mail);
+    }
+
+    @Override
+    public Publisher<Void> enqueueReactive(Mail mail) {
+        return queue.enqueueReactive(mail);
+    }
+
+    @Override
+    public Publisher<MailQueueItem> deQueue() {
+        return queue.deQueue();
+    }
+
+    @Override
+    public long getSize() throws MailQueueException {
+        return queue.getSize();
+    }
+
+    @Override
+    public Publisher<Long> getSizeReactive() {
+        return queue.getSizeReactive();
+    }
+
+    @Override
+    public long flush() throws MailQueueException {
+        return queue.flush();
+    }
+
+    @Override
+    public long clear() throws MailQueueException {
+        return queue.clear();
+    }
+
+    @Override
+    public long remove(Type type, String value) throws MailQueueException {
+        return queue.remove(type, value);
+    }
+
+    @Override
+    public MailQueueIterator browse() throws MailQueueException {
+        return queue.browse();
+    }
+
+    @Override
+    public void close() {
+        queue.close();
+    }
+}
