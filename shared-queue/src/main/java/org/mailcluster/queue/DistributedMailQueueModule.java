@@ -5,7 +5,6 @@ import javax.inject.Singleton;
 
 import org.apache.commons.configuration2.Configuration;
 import org.apache.james.backends.cassandra.components.CassandraModule;
-import org.apache.james.backends.rabbitmq.SimpleConnectionPool;
 import org.apache.james.blob.api.BlobReferenceSource;
 import org.apache.james.core.healthcheck.HealthCheck;
 import org.apache.james.eventsourcing.Event;
@@ -16,7 +15,6 @@ import org.apache.james.eventsourcing.eventstore.cassandra.dto.EventDTOModule;
 import org.apache.james.json.DTO;
 import org.apache.james.json.DTOModule;
 import org.apache.james.lifecycle.api.StartUpCheck;
-import org.apache.james.mailetcontainer.impl.JamesMailSpooler;
 import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueueFactory;
 import org.apache.james.queue.api.ManageableMailQueue;
@@ -41,7 +39,6 @@ import com.google.inject.TypeLiteral;
 import com.google.inject.multibindings.Multibinder;
 import com.google.inject.name.Names;
 
-import reactor.core.publisher.Mono;
 
 /**
  * Durable mail queues for a tier: RabbitMQ carries the queue (publisher confirms before the
@@ -80,30 +77,10 @@ public class DistributedMailQueueModule extends AbstractModule {
         // dead letters of a queue literally named "spool", which no tier has.)
         Multibinder.newSetBinder(binder(), HealthCheck.class).addBinding().to(BrowseStartHealthCheck.class);
 
-        // After a broker restart the spooler's consumer is gone with the old connection.
-        Multibinder.newSetBinder(binder(), SimpleConnectionPool.ReconnectionHandler.class)
-            .addBinding().to(SpoolerResubscription.class);
-    }
-
-    static class SpoolerResubscription implements SimpleConnectionPool.ReconnectionHandler {
-        private final JamesMailSpooler spooler;
-
-        @javax.inject.Inject
-        SpoolerResubscription(JamesMailSpooler spooler) {
-            this.spooler = spooler;
-        }
-
-        @Override
-        public org.reactivestreams.Publisher<Void> handleReconnection(com.rabbitmq.client.Connection connection) {
-            // JamesMailSpooler.restart() is not safe to call concurrently: two reconnections at
-            // once (seen when an enqueue and the pool both reconnect after a broker restart)
-            // would leave a consumer nobody disposes, holding its prefetched mail unacknowledged.
-            return Mono.fromRunnable(() -> {
-                synchronized (spooler) {
-                    spooler.restart();
-                }
-            });
-        }
+        // No spooler restart on reconnection (James's own distributed app registers one): the
+        // RabbitMQ client recovers the connection with its channels and consumers by itself,
+        // and a restart on top of that left two consumers on the spool, one of them orphaned
+        // with its prefetched mail unacknowledged (seen after a broker restart).
     }
 
     @Provides

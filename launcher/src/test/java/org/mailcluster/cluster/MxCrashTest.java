@@ -1,0 +1,135 @@
+package org.mailcluster.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.mailcluster.testing.ClusterEndpoints;
+import org.mailcluster.testing.LocalCluster;
+import org.mailcluster.testing.MailClusterExtension;
+
+/**
+ * The promise of RFC 5321 6.1: once an MX said 250, the message is not lost, even when that MX
+ * dies the next instant. 500 messages are sent by several senders behaving as sending MTAs do
+ * (on a 4xx or a dead connection, try again, on another MX of equal preference); midway, one MX
+ * node is killed with SIGKILL. Every message that got a 250 must reach the mailbox.
+ */
+@ExtendWith(MailClusterExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class MxCrashTest {
+
+    static final int MESSAGES = 500;
+    static final int SENDERS = 4;
+
+    LocalCluster launcher;
+    ClusterEndpoints cluster;
+    String alice;
+    String password = "pw-" + UUID.randomUUID();
+
+    @BeforeAll
+    void createUser(LocalCluster launcher, ClusterEndpoints cluster) {
+        this.launcher = launcher;
+        this.cluster = cluster;
+        alice = "crash-" + UUID.randomUUID().toString().substring(0, 8) + "@" + cluster.domain();
+        new WebAdmin(cluster).createUser(alice, password);
+    }
+
+    @Test
+    void noMessageAcceptedIsLostWhenAnMxIsKilledMidRun() throws Exception {
+        List<InetSocketAddress> mx = cluster.mx();
+        String batch = UUID.randomUUID().toString();
+        Set<Integer> accepted = ConcurrentHashMap.newKeySet();
+        AtomicInteger temporaryFailures = new AtomicInteger();
+        AtomicInteger next = new AtomicInteger();
+        ExecutorService senders = Executors.newFixedThreadPool(SENDERS);
+        List<Future<?>> running = new ArrayList<>();
+        for (int s = 0; s < SENDERS; s++) {
+            running.add(senders.submit(() -> {
+                for (int n = next.getAndIncrement(); n < MESSAGES; n = next.getAndIncrement()) {
+                    if (sendLikeAnMta(mx, batch, n, temporaryFailures)) {
+                        accepted.add(n);
+                    }
+                }
+                return null;
+            }));
+        }
+        try {
+            long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+            while (accepted.size() < MESSAGES / 3) {
+                assertThat(System.nanoTime()).as("a third of the messages accepted within 5 minutes").isLessThan(deadline);
+                Thread.sleep(50);
+            }
+            LocalCluster.Result killed = launcher.script(Duration.ofMinutes(1), "launcher/nodes.sh", "kill", "mx1");
+            assertThat(killed.exitCode()).as("kill -9 mx1: " + killed.output()).isZero();
+            for (Future<?> sender : running) {
+                sender.get(10, TimeUnit.MINUTES);
+            }
+        } finally {
+            senders.shutdownNow();
+            LocalCluster.Result restarted = launcher.script(Duration.ofMinutes(5), "launcher/nodes.sh", "start-one", "mx1");
+            assertThat(restarted.exitCode()).as("restarting mx1: " + restarted.output()).isZero();
+        }
+
+        Mailbox inbox = new Mailbox(cluster.imap(), alice, password);
+        inbox.awaitMessages(all -> numbers(all, batch).keySet().containsAll(accepted), Duration.ofMinutes(3));
+        Thread.sleep(3000);
+        Map<Integer, Long> delivered = numbers(inbox.messages(), batch);
+        List<Integer> lost = accepted.stream().filter(n -> !delivered.containsKey(n)).sorted().toList();
+        long duplicated = delivered.values().stream().filter(copies -> copies > 1).count();
+        System.out.printf("MxCrashTest: sent %d, accepted %d, temporary failures %d, delivered %d, lost %d, duplicated %d%n",
+            MESSAGES, accepted.size(), temporaryFailures.get(), delivered.size(), lost.size(), duplicated);
+
+        assertThat(accepted).as("messages accepted (250) by some MX").hasSize(MESSAGES);
+        assertThat(lost).as("messages that got 250 but never reached the mailbox").isEmpty();
+    }
+
+    /** One message, retried on another MX after a 4xx or a broken connection, as an MTA would. */
+    boolean sendLikeAnMta(List<InetSocketAddress> mx, String batch, int n, AtomicInteger temporaryFailures) throws InterruptedException {
+        String message = MailFlowTest.message("load@outside.test", alice, "crash " + batch + " #" + n + " #", "message " + n);
+        for (int attempt = 0; attempt < 30; attempt++) {
+            InetSocketAddress server = mx.get(ThreadLocalRandom.current().nextInt(mx.size()));
+            try {
+                int code = Smtp.send(server, "load@outside.test", alice, message);
+                if (code == 250) {
+                    return true;
+                }
+                if (code >= 500) {
+                    throw new AssertionError("message " + n + " refused for good by " + server + ": " + code);
+                }
+            } catch (IOException connectionFailed) {
+                // refused or reset: that MX is gone; an MTA tries the next one
+            }
+            temporaryFailures.incrementAndGet();
+            Thread.sleep(200);
+        }
+        return false;
+    }
+
+    static Map<Integer, Long> numbers(List<String> messages, String batch) {
+        String marker = "crash " + batch + " #";
+        return messages.stream()
+            .filter(m -> m.contains(marker))
+            .map(m -> Integer.parseInt(m.substring(m.indexOf(marker) + marker.length(), m.indexOf(" #", m.indexOf(marker) + marker.length()))))
+            .collect(Collectors.groupingBy(Function.identity(), Collectors.counting()));
+    }
+}
