@@ -187,6 +187,20 @@ os_write_config() {
   fi
 }
 
+# OpenSearch runs as its own user, who must be able to walk down to var/opensearch. A checkout
+# made under a private folder (mktemp -d gives 0700) would stop it: give such folders above
+# the checkout the bare "search" bit for others (o+x: enter, not list nor read), and say so.
+os_grant_traverse() {
+  local dir=$MC_VAR
+  while [ "$dir" != / ]; do
+    if ! setpriv --reuid="$OS_USER" --regid="$OS_USER" --init-groups test -x "$dir"; then
+      mc_say "opensearch: letting user '$OS_USER' traverse $dir (chmod o+x) to reach $MC_VAR/opensearch"
+      chmod o+x "$dir"
+    fi
+    dir=$(dirname "$dir")
+  done
+}
+
 cmd_start() {
   local pid
   if pid=$(mc_pid opensearch); then
@@ -212,6 +226,7 @@ cmd_start() {
 
   local java_home
   java_home=$(os_java_home) || mc_die "opensearch: no java found (set JAVA_HOME)"
+  os_is_root && os_grant_traverse
   if os_is_root && ! setpriv --reuid="$OS_USER" --regid="$OS_USER" --init-groups \
         test -r "$OS_DIST/lib/opensearch-$OS_VERSION.jar" -a -w "$OS_DATA"; then
     mc_die "opensearch: user '$OS_USER' cannot read $OS_DIST or write $OS_DATA (check the permissions of the directories above $MC_VAR)"
