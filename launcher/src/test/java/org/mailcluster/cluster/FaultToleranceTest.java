@@ -27,15 +27,13 @@ class FaultToleranceTest {
 
     LocalCluster launcher;
     ClusterEndpoints cluster;
-    String alice;
-    String password = "pw-" + UUID.randomUUID();
+    TestUser alice;
 
     @BeforeAll
     void createUser(LocalCluster launcher, ClusterEndpoints cluster) {
         this.launcher = launcher;
         this.cluster = cluster;
-        alice = "alice-" + UUID.randomUUID().toString().substring(0, 8) + "@" + cluster.domain();
-        new WebAdmin(cluster).createUser(alice, password);
+        alice = TestUser.create(cluster, "alice");
     }
 
     void run(String script, String... args) {
@@ -44,7 +42,7 @@ class FaultToleranceTest {
     }
 
     long copiesOf(String subject) throws Exception {
-        return new Mailbox(cluster.imap(), alice, password).messages().stream().filter(m -> m.contains(subject)).count();
+        return alice.inbox(cluster).messages().stream().filter(m -> m.contains(subject)).count();
     }
 
     @Test
@@ -53,17 +51,17 @@ class FaultToleranceTest {
         run("launcher/services/rabbitmq.sh", "stop");
         int code;
         try {
-            code = Smtp.send(cluster.mx().get(0), "sender@outside.test", alice,
-                MailFlowTest.message("sender@outside.test", alice, during, "must not be accepted"));
+            code = Smtp.send(cluster.mx().get(0), "sender@outside.test", alice.address(),
+                MailFlowTest.message("sender@outside.test", alice.address(), during, "must not be accepted"));
         } finally {
             run("launcher/services/rabbitmq.sh", "start");
         }
         assertThat(code).as("reply at DATA while the queue is unavailable").isBetween(400, 499);
 
         String after = "after outage " + UUID.randomUUID();
-        assertThat(Smtp.send(cluster.mx().get(0), "sender@outside.test", alice,
-            MailFlowTest.message("sender@outside.test", alice, after, "accepted after the outage"))).isEqualTo(250);
-        List<String> messages = new Mailbox(cluster.imap(), alice, password)
+        assertThat(Smtp.send(cluster.mx().get(0), "sender@outside.test", alice.address(),
+            MailFlowTest.message("sender@outside.test", alice.address(), after, "accepted after the outage"))).isEqualTo(250);
+        List<String> messages = alice.inbox(cluster)
             .awaitMessages(all -> all.stream().anyMatch(m -> m.contains(after)), MailFlowTest.DELIVERY);
         assertThat(messages).filteredOn(m -> m.contains(after)).hasSize(1);
         assertThat(messages).noneMatch(m -> m.contains(during));
@@ -75,8 +73,8 @@ class FaultToleranceTest {
         run("launcher/nodes.sh", "stop-one", "mailbox1");
         try {
             for (var mx : cluster.mx()) {
-                assertThat(Smtp.send(mx, "sender@outside.test", alice,
-                    MailFlowTest.message("sender@outside.test", alice, subject, "queued for later via " + mx)))
+                assertThat(Smtp.send(mx, "sender@outside.test", alice.address(),
+                    MailFlowTest.message("sender@outside.test", alice.address(), subject, "queued for later via " + mx)))
                     .as("DATA reply of " + mx + " with the mailbox tier down").isEqualTo(250);
             }
             // The mailbox tier's webadmin is down with it: ask an MX node's (same port).
@@ -93,7 +91,7 @@ class FaultToleranceTest {
         } finally {
             run("launcher/nodes.sh", "start-one", "mailbox1");
         }
-        List<String> messages = new Mailbox(cluster.imap(), alice, password)
+        List<String> messages = alice.inbox(cluster)
             .awaitMessages(all -> all.stream().filter(m -> m.contains(subject)).count() >= cluster.mx().size(), MailFlowTest.DELIVERY);
         Thread.sleep(3000);
         assertThat(copiesOf(subject)).as("copies delivered of the mails sent through " + cluster.mx()).isEqualTo(cluster.mx().size());

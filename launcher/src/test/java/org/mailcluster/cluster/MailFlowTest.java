@@ -31,15 +31,13 @@ class MailFlowTest {
 
     ClusterEndpoints cluster;
     WebAdmin webadmin;
-    String alice;
-    String password = "pw-" + UUID.randomUUID();
+    TestUser alice;
 
     @BeforeAll
     void createUser(ClusterEndpoints cluster) {
         this.cluster = cluster;
         this.webadmin = new WebAdmin(cluster);
-        this.alice = "alice-" + UUID.randomUUID().toString().substring(0, 8) + "@" + cluster.domain();
-        webadmin.createUser(alice, password);
+        this.alice = TestUser.create(cluster, "alice");
     }
 
     static String message(String from, String to, String subject, String body) {
@@ -51,17 +49,17 @@ class MailFlowTest {
 
     @Test
     void aMessageToEachMxArrivesInTheInboxIntact() throws Exception {
-        Mailbox inbox = new Mailbox(cluster.imap(), alice, password);
+        Mailbox inbox = alice.inbox(cluster);
         List<InetSocketAddress> mxNodes = cluster.mx();
         for (int i = 0; i < mxNodes.size(); i++) {
             String subject = "via mx " + i + " " + UUID.randomUUID();
-            int code = Smtp.send(mxNodes.get(i), "sender@outside.test", alice,
-                message("sender@outside.test", alice, subject, "Body line one\r\nBody line two via " + mxNodes.get(i)));
+            int code = Smtp.send(mxNodes.get(i), "sender@outside.test", alice.address(),
+                message("sender@outside.test", alice.address(), subject, "Body line one\r\nBody line two via " + mxNodes.get(i)));
             assertThat(code).as("DATA reply of " + mxNodes.get(i)).isEqualTo(250);
 
             List<String> messages = inbox.awaitMessages(all -> all.stream().anyMatch(m -> m.contains(subject)), DELIVERY);
             String received = messages.stream().filter(m -> m.contains(subject)).findFirst()
-                .orElseThrow(() -> new AssertionError("message sent to " + alice + " through " + cluster.mx() + " not in INBOX"));
+                .orElseThrow(() -> new AssertionError("message sent to " + alice.address() + " through " + cluster.mx() + " not in INBOX"));
             assertThat(received)
                 .contains("Subject: " + subject)
                 .contains("From: <sender@outside.test>")
@@ -81,14 +79,14 @@ class MailFlowTest {
         for (int i = 0; i < count; i++) {
             MXRecord chosen = mx.get(random.nextInt(mx.size()));
             InetSocketAddress address = new InetSocketAddress(resolveA(chosen.getTarget().toString()), 25);
-            int code = Smtp.send(address, "load@outside.test", alice,
-                message("load@outside.test", alice, "batch " + batch + " #" + i, "message " + i));
+            int code = Smtp.send(address, "load@outside.test", alice.address(),
+                message("load@outside.test", alice.address(), "batch " + batch + " #" + i, "message " + i));
             assertThat(code).as("DATA reply of " + address + " for message " + i).isEqualTo(250);
             perMx.merge(chosen.getTarget().toString(), 1, Integer::sum);
         }
         assertThat(perMx).as("messages per MX host").hasSize(mx.size());
 
-        Mailbox inbox = new Mailbox(cluster.imap(), alice, password);
+        Mailbox inbox = alice.inbox(cluster);
         List<String> messages = inbox.awaitMessages(all -> countBatch(all, batch) >= count, Duration.ofMinutes(3));
         Map<String, Integer> copies = new HashMap<>();
         messages.stream().filter(m -> m.contains("batch " + batch + " #"))

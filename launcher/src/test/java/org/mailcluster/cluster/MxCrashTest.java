@@ -43,15 +43,13 @@ class MxCrashTest {
 
     LocalCluster launcher;
     ClusterEndpoints cluster;
-    String alice;
-    String password = "pw-" + UUID.randomUUID();
+    TestUser alice;
 
     @BeforeAll
     void createUser(LocalCluster launcher, ClusterEndpoints cluster) {
         this.launcher = launcher;
         this.cluster = cluster;
-        alice = "crash-" + UUID.randomUUID().toString().substring(0, 8) + "@" + cluster.domain();
-        new WebAdmin(cluster).createUser(alice, password);
+        alice = TestUser.create(cluster, "crash");
     }
 
     @Test
@@ -90,7 +88,7 @@ class MxCrashTest {
             assertThat(restarted.exitCode()).as("restarting mx1: " + restarted.output()).isZero();
         }
 
-        Mailbox inbox = new Mailbox(cluster.imap(), alice, password);
+        Mailbox inbox = alice.inbox(cluster);
         inbox.awaitMessages(all -> numbers(all, batch).keySet().containsAll(accepted), Duration.ofMinutes(3));
         Thread.sleep(3000);
         Map<Integer, Long> delivered = numbers(inbox.messages(), batch);
@@ -105,11 +103,11 @@ class MxCrashTest {
 
     /** One message, retried on another MX after a 4xx or a broken connection, as an MTA would. */
     boolean sendLikeAnMta(List<InetSocketAddress> mx, String batch, int n, AtomicInteger temporaryFailures) throws InterruptedException {
-        String message = MailFlowTest.message("load@outside.test", alice, "crash " + batch + " #" + n + " #", "message " + n);
+        String message = MailFlowTest.message("load@outside.test", alice.address(), "crash " + batch + " #" + n + " #", "message " + n);
         for (int attempt = 0; attempt < 30; attempt++) {
             InetSocketAddress server = mx.get(ThreadLocalRandom.current().nextInt(mx.size()));
             try {
-                int code = Smtp.send(server, "load@outside.test", alice, message);
+                int code = Smtp.send(server, "load@outside.test", alice.address(), message);
                 if (code == 250) {
                     return true;
                 }

@@ -31,14 +31,12 @@ class RemoteDeliveryRetryTest {
     static final String FIRST_DELAY_QUEUE = "mailcluster-delay-outgoing-20s";
 
     ClusterEndpoints cluster;
-    String alice;
-    String password = "pw-" + UUID.randomUUID();
+    TestUser alice;
 
     @BeforeAll
     void createUser(ClusterEndpoints cluster) {
         this.cluster = cluster;
-        alice = "alice-" + UUID.randomUUID().toString().substring(0, 8) + "@" + cluster.domain();
-        new WebAdmin(cluster).createUser(alice, password);
+        alice = TestUser.create(cluster, "alice");
     }
 
     @Test
@@ -50,10 +48,10 @@ class RemoteDeliveryRetryTest {
             smtp.ehlo("laptop.test");
             smtp.startTls();
             smtp.ehlo("laptop.test");
-            assertThat(smtp.authPlain(alice, password)).isEqualTo(235);
-            assertThat(smtp.mailFrom(alice)).isEqualTo(250);
+            assertThat(smtp.authPlain(alice.address(), alice.password())).isEqualTo(235);
+            assertThat(smtp.mailFrom(alice.address())).isEqualTo(250);
             assertThat(smtp.rcptTo(recipient)).isEqualTo(250);
-            assertThat(smtp.data(MailFlowTest.message(alice, recipient, subject, "hello Dan"))).isEqualTo(250);
+            assertThat(smtp.data(MailFlowTest.message(alice.address(), recipient, subject, "hello Dan"))).isEqualTo(250);
         }
 
         // The first attempt fails (nothing listens on the remote MX): the mail waits in RabbitMQ.

@@ -22,17 +22,17 @@ class SubmissionTest {
     ClusterEndpoints cluster;
     String alice;
     String bob;
-    String password = "pw-" + UUID.randomUUID();
+    String password;
+    TestUser bobUser;
 
     @BeforeAll
     void createUsers(ClusterEndpoints cluster) {
         this.cluster = cluster;
-        WebAdmin webadmin = new WebAdmin(cluster);
-        String suffix = UUID.randomUUID().toString().substring(0, 8);
-        alice = "alice-" + suffix + "@" + cluster.domain();
-        bob = "bob-" + suffix + "@" + cluster.domain();
-        webadmin.createUser(alice, password);
-        webadmin.createUser(bob, password);
+        TestUser aliceUser = TestUser.create(cluster, "alice");
+        bobUser = TestUser.create(cluster, "bob");
+        alice = aliceUser.address();
+        password = aliceUser.password();
+        bob = bobUser.address();
     }
 
     /** EHLO, STARTTLS, EHLO, AUTH PLAIN: what a mail client does on 587. */
@@ -96,7 +96,7 @@ class SubmissionTest {
             assertThat(smtp.rcptTo(bob)).isEqualTo(250);
             assertThat(smtp.data(MailFlowTest.message(alice, bob, subject, "hello Bob"))).as(smtp.lastReply()).isEqualTo(250);
         }
-        List<String> messages = new Mailbox(cluster.imap(), bob, password)
+        List<String> messages = bobUser.inbox(cluster)
             .awaitMessages(all -> all.stream().anyMatch(m -> m.contains(subject)), MailFlowTest.DELIVERY);
         assertThat(messages).anyMatch(m -> m.contains(subject) && m.contains("hello Bob"));
     }

@@ -25,6 +25,7 @@ import org.apache.james.utils.PropertiesProvider;
 
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.datastax.oss.driver.api.core.CqlSessionBuilder;
+import com.datastax.oss.driver.api.core.servererrors.AlreadyExistsException;
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 import com.google.inject.Scopes;
@@ -115,8 +116,20 @@ public class CassandraStorageModule extends AbstractModule {
 
     @Provides
     @Singleton
-    SessionWithInitializedTablesFactory sessionWithTables(ConnectedCluster cluster, CassandraModule allTables) {
-        return new SessionWithInitializedTablesFactory(cluster.session, allTables);
+    SessionWithInitializedTablesFactory sessionWithTables(ConnectedCluster cluster, CassandraModule allTables) throws InterruptedException {
+        // Nodes starting together on an empty keyspace race to create the same tables, and
+        // James creates them without IF NOT EXISTS: the loser gets AlreadyExistsException. Its
+        // next attempt finds those tables in place and creates only what is still missing.
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return new SessionWithInitializedTablesFactory(cluster.session, allTables);
+            } catch (AlreadyExistsException race) {
+                if (attempt == 10) {
+                    throw race;
+                }
+                Thread.sleep(1000L * attempt);
+            }
+        }
     }
 
     @Provides
