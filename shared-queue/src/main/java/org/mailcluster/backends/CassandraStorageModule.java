@@ -25,7 +25,7 @@ import org.apache.james.utils.PropertiesProvider;
 
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.datastax.oss.driver.api.core.CqlSessionBuilder;
-import com.datastax.oss.driver.api.core.servererrors.AlreadyExistsException;
+import com.datastax.oss.driver.api.core.DriverException;
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 import com.google.inject.Scopes;
@@ -40,6 +40,8 @@ import com.google.inject.multibindings.Multibinder;
  * keyspace and each creates just the tables it uses.
  */
 public class CassandraStorageModule extends AbstractModule {
+
+    private static final org.slf4j.Logger LOGGER = org.slf4j.LoggerFactory.getLogger(CassandraStorageModule.class);
 
     static final String CONFIGURATION = "cassandra";
 
@@ -117,16 +119,18 @@ public class CassandraStorageModule extends AbstractModule {
     @Provides
     @Singleton
     SessionWithInitializedTablesFactory sessionWithTables(ConnectedCluster cluster, CassandraModule allTables) throws InterruptedException {
-        // Nodes starting together on an empty keyspace race to create the same tables, and
-        // James creates them without IF NOT EXISTS: the loser gets AlreadyExistsException. Its
-        // next attempt finds those tables in place and creates only what is still missing.
+        // Nodes starting together on an empty keyspace race to create the same tables and
+        // types, and James creates them without IF NOT EXISTS: the loser gets "already exists"
+        // (or, on a loaded machine, a schema statement times out). The next attempt finds what
+        // the others created and creates only what is still missing.
         for (int attempt = 1; ; attempt++) {
             try {
                 return new SessionWithInitializedTablesFactory(cluster.session, allTables);
-            } catch (AlreadyExistsException race) {
+            } catch (DriverException race) {
                 if (attempt == 10) {
                     throw race;
                 }
+                LOGGER.warn("Creating the schema failed (attempt {}), retrying: {}", attempt, race.getMessage());
                 Thread.sleep(1000L * attempt);
             }
         }
