@@ -1,10 +1,10 @@
 package org.mailcluster.backends;
 
-import java.io.FileNotFoundException;
 import java.net.InetSocketAddress;
 import java.util.Set;
 
 import javax.inject.Inject;
+import javax.inject.Named;
 import javax.inject.Singleton;
 
 import org.apache.commons.configuration2.Configuration;
@@ -60,7 +60,7 @@ public class CassandraStorageModule extends AbstractModule {
     }
 
     /**
-     * The raw session, bound to the keyspace (created if absent). Connection is retried while
+     * Opens raw sessions bound to the keyspace (created if absent). Connection is retried while
      * Cassandra comes up, as configured by cassandra.retryConnection.*.
      *
      * <p>Written here rather than taken from James's ClusterFactory: that one checks the
@@ -69,14 +69,17 @@ public class CassandraStorageModule extends AbstractModule {
     static class ConnectedCluster {
         private static final org.slf4j.Logger LOGGER = org.slf4j.LoggerFactory.getLogger(ConnectedCluster.class);
 
-        final CqlSession session;
+        private final ClusterConfiguration cluster;
+        private final KeyspaceConfiguration keyspace;
 
         @Inject
-        ConnectedCluster(ClusterConfiguration cluster, KeyspaceConfiguration keyspace) throws InterruptedException {
-            this.session = connectWithRetries(cluster, keyspace);
+        ConnectedCluster(ClusterConfiguration cluster, KeyspaceConfiguration keyspace) {
+            this.cluster = cluster;
+            this.keyspace = keyspace;
         }
 
-        private static CqlSession connectWithRetries(ClusterConfiguration cluster, KeyspaceConfiguration keyspace) throws InterruptedException {
+        /** A new session on the keyspace, retried while Cassandra is unreachable. */
+        CqlSession connect() throws InterruptedException {
             RuntimeException last = null;
             for (int attempt = 1; attempt <= Math.max(1, cluster.getMaxRetry()); attempt++) {
                 try {
@@ -125,8 +128,9 @@ public class CassandraStorageModule extends AbstractModule {
         // the others created and creates only what is still missing.
         for (int attempt = 1; ; attempt++) {
             try {
-                return new SessionWithInitializedTablesFactory(cluster.session, allTables);
-            } catch (DriverException race) {
+                // A new session each attempt: a failed initialisation closes the one it was given.
+                return new SessionWithInitializedTablesFactory(cluster.connect(), allTables);
+            } catch (DriverException | IllegalStateException race) {
                 if (attempt == 10) {
                     throw race;
                 }
@@ -144,29 +148,26 @@ public class CassandraStorageModule extends AbstractModule {
 
     @Provides
     @Singleton
+    @Named(CONFIGURATION)
     Configuration cassandraProperties(PropertiesProvider properties) throws ConfigurationException {
-        try {
-            return properties.getConfiguration(CONFIGURATION);
-        } catch (FileNotFoundException e) {
-            throw new IllegalStateException("conf/cassandra.properties is missing: a node cannot run without Cassandra", e);
-        }
+        return RequiredProperties.load(properties, CONFIGURATION);
     }
 
     @Provides
     @Singleton
-    ClusterConfiguration clusterConfiguration(Configuration cassandra) {
+    ClusterConfiguration clusterConfiguration(@Named(CONFIGURATION) Configuration cassandra) {
         return ClusterConfiguration.from(cassandra);
     }
 
     @Provides
     @Singleton
-    CassandraConfiguration cassandraConfiguration(Configuration cassandra) {
+    CassandraConfiguration cassandraConfiguration(@Named(CONFIGURATION) Configuration cassandra) {
         return CassandraConfiguration.from(cassandra);
     }
 
     @Provides
     @Singleton
-    KeyspaceConfiguration keyspace(Configuration cassandra) {
+    KeyspaceConfiguration keyspace(@Named(CONFIGURATION) Configuration cassandra) {
         return KeyspaceConfiguration.builder()
             .keyspace(cassandra.getString("cassandra.keyspace", "mailcluster"))
             .replicationFactor(cassandra.getInt("cassandra.replication.factor", 1))

@@ -1,6 +1,5 @@
 package org.mailcluster.backends;
 
-import java.io.FileNotFoundException;
 import java.util.Set;
 
 import javax.inject.Named;
@@ -49,11 +48,7 @@ public class RabbitMQConnectionModule extends AbstractModule {
     @Singleton
     @Named(CONFIGURATION)
     Configuration rabbitmqProperties(PropertiesProvider properties) throws ConfigurationException {
-        try {
-            return properties.getConfiguration(CONFIGURATION);
-        } catch (FileNotFoundException e) {
-            throw new IllegalStateException("conf/rabbitmq.properties is missing: a node cannot run without RabbitMQ", e);
-        }
+        return RequiredProperties.load(properties, CONFIGURATION);
     }
 
     @Provides
