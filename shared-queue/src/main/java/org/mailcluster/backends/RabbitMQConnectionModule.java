@@ -30,8 +30,9 @@ import reactor.rabbitmq.Sender;
 
 /**
  * The node's connection to RabbitMQ, configured by {@code rabbitmq.properties}: one resilient
- * connection (re-established after a broker restart, after which every registered
- * {@link SimpleConnectionPool.ReconnectionHandler} resubscribes its consumers) and a channel pool.
+ * connection and a channel pool. After a broker restart the RabbitMQ client recovers the
+ * connection with its channels and consumers; the registered
+ * {@link SimpleConnectionPool.ReconnectionHandler}s (the event bus's) re-declare what they own.
  */
 public class RabbitMQConnectionModule extends AbstractModule {
 
