@@ -2,6 +2,7 @@ package org.mailcluster.mailbox;
 
 import org.apache.james.JamesServerMain;
 import org.mailcluster.events.DistributedEventBusModule;
+import org.mailcluster.mailbox.search.OpenSearchSearchModule;
 import org.mailcluster.node.NodeServer;
 import org.mailcluster.queue.QueueTopology;
 
@@ -14,8 +15,9 @@ import com.google.inject.util.Modules;
  *   <li>its spooler consumes the {@code delivery} queue ({@code conf/mailetcontainer.xml}) and
  *       delivers into Cassandra mailboxes ({@link CassandraMailboxStorageModule});</li>
  *   <li>IMAP on 143 (STARTTLS) and 993 ({@code conf/imapserver.xml}), webadmin routes for
- *       mailboxes ({@link MailboxProtocolsModule}); search scans Cassandra for now
- *       ({@link ScanningSearchModule});</li>
+ *       mailboxes ({@link MailboxProtocolsModule});</li>
+ *   <li>IMAP SEARCH/SORT on an OpenSearch index fed by mailbox events, with webadmin
+ *       reindex tasks ({@link OpenSearchSearchModule});</li>
  *   <li>mailbox events over RabbitMQ ({@link DistributedEventBusModule}), so every mailbox
  *       node sees what another delivered;</li>
  *   <li>plus what every node runs: {@link NodeServer}.</li>
@@ -30,7 +32,7 @@ public final class MailboxNode {
         JamesServerMain.main(NodeServer.compose(QueueTopology.MAILBOX,
             Modules.combine(
                 new CassandraMailboxStorageModule(),
-                new ScanningSearchModule(),
+                new OpenSearchSearchModule(),
                 new MailboxProtocolsModule(),
                 new DistributedEventBusModule())));
     }

@@ -21,7 +21,7 @@ import com.google.inject.AbstractModule;
  *       domain/user/queue routes are shared by all tiers and come from shared-queue.</li>
  * </ul>
  *
- * <p>Storage ({@link CassandraMailboxStorageModule}), search ({@link ScanningSearchModule})
+ * <p>Storage ({@link CassandraMailboxStorageModule}), search ({@code OpenSearchSearchModule})
  * and the backends are separate modules; JMAP, LMTP and POP3 are not served yet.
  *
  * <p>Beyond the storage and search modules, these need from the node: {@code EventBus} and a

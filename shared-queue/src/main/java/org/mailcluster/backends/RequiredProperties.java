@@ -7,12 +7,12 @@ import org.apache.commons.configuration2.ex.ConfigurationException;
 import org.apache.james.utils.PropertiesProvider;
 
 /** A node's backend settings: unlike James's optional files, a missing one stops the node. */
-final class RequiredProperties {
+public final class RequiredProperties {
 
     private RequiredProperties() {
     }
 
-    static Configuration load(PropertiesProvider properties, String name) throws ConfigurationException {
+    public static Configuration load(PropertiesProvider properties, String name) throws ConfigurationException {
         try {
             return properties.getConfiguration(name);
         } catch (FileNotFoundException e) {

@@ -1,0 +1,245 @@
+package org.mailcluster.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mailcluster.cluster.SearchTest.Case.of;
+
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+
+import javax.mail.Flags;
+import javax.mail.Flags.Flag;
+
+import org.apache.james.mailbox.MessageUid;
+import org.apache.james.mailbox.model.SearchQuery;
+import org.apache.james.mailbox.model.SearchQuery.AddressType;
+import org.apache.james.mailbox.model.SearchQuery.Criterion;
+import org.apache.james.mailbox.model.SearchQuery.DateResolution;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.mailcluster.testing.ClusterEndpoints;
+import org.mailcluster.testing.MailClusterExtension;
+
+/**
+ * IMAP SEARCH on the OpenSearch index gives, criterion by criterion, exactly the UIDs James's
+ * scanning search gives over the same 220 messages; and it follows flag changes and expunges.
+ *
+ * <p>Each case is written twice on purpose: as the IMAP command a client sends, and as the
+ * {@link SearchQuery} James's IMAP layer turns it into (mirroring its SearchProcessor), which
+ * the reference evaluates.
+ */
+@ExtendWith(MailClusterExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SearchTest {
+    static final int CORPUS_SIZE = 220;
+    static final Duration INDEXED_WITHIN = Duration.ofMinutes(2);
+
+    record Case(String imap, Criterion criterion) {
+        static Case of(String imap, Criterion criterion) {
+            return new Case(imap, criterion);
+        }
+    }
+
+    ClusterEndpoints cluster;
+    TestUser owner;
+    ImapFolderSession imap;
+
+    @BeforeAll
+    void appendCorpus(ClusterEndpoints cluster) throws Exception {
+        this.cluster = cluster;
+        owner = TestUser.create(cluster, "search");
+        imap = new ImapFolderSession(cluster.imap(), owner.address(), owner.password());
+        for (SearchCorpus.Mail mail : SearchCorpus.generate(CORPUS_SIZE, 20261124L)) {
+            imap.append(mail.content(), mail.internalDate(), mail.flags());
+        }
+        awaitSearch("ALL", CORPUS_SIZE);
+    }
+
+    @AfterAll
+    void close() throws Exception {
+        if (imap != null) {
+            imap.close();
+        }
+    }
+
+    static Date day(int year, int month, int day) {
+        // As James's IMAP decoder builds search dates: midnight in the server's zone, which is
+        // this JVM's on this machine.
+        return Date.from(LocalDate.of(year, month, day).atStartOfDay(ZoneId.systemDefault()).toInstant());
+    }
+
+    static List<Case> cases() {
+        Date march4 = day(2024, 3, 4);
+        return List.of(
+            of("ALL", SearchQuery.all()),
+            of("FROM alice", SearchQuery.address(AddressType.From, "alice")),
+            of("FROM stone.example", SearchQuery.address(AddressType.From, "stone.example")),
+            of("FROM \"Bob Stone\"", SearchQuery.address(AddressType.From, "Bob Stone")),
+            of("FROM NORDIC", SearchQuery.address(AddressType.From, "NORDIC")),
+            of("TO carol", SearchQuery.address(AddressType.To, "carol")),
+            of("TO partner.example", SearchQuery.address(AddressType.To, "partner.example")),
+            of("CC frank", SearchQuery.address(AddressType.Cc, "frank")),
+            of("BCC gina", SearchQuery.address(AddressType.Bcc, "gina")),
+            of("SUBJECT report", SearchQuery.subject("report")),
+            of("SUBJECT \"meeting agenda\"", SearchQuery.subject("meeting agenda")),
+            of("SUBJECT number1", SearchQuery.subject("number1")),
+            of("SUBJECT \"Re:\"", SearchQuery.subject("Re:")),
+            of("BODY zebra", SearchQuery.bodyContains("zebra")),
+            of("BODY QUOKKA", SearchQuery.bodyContains("QUOKKA")),
+            of("BODY uq17x", SearchQuery.bodyContains("uq17x")),
+            of("TEXT kestrel", SearchQuery.mailContains("kestrel")),
+            of("TEXT agenda", SearchQuery.mailContains("agenda")),
+            of("HEADER X-Mailer Thunderbird", SearchQuery.headerContains("X-Mailer", "Thunderbird")),
+            of("HEADER Message-ID corpus.42@", SearchQuery.headerContains("Message-ID", "corpus.42@")),
+            of("HEADER List-Id \"\"", SearchQuery.headerExists("List-Id")),
+            of("BEFORE 4-Mar-2024", SearchQuery.internalDateBefore(march4, DateResolution.Day)),
+            of("ON 4-Mar-2024", SearchQuery.internalDateOn(march4, DateResolution.Day)),
+            of("SINCE 4-Mar-2024", SearchQuery.or(SearchQuery.internalDateOn(march4, DateResolution.Day),
+                SearchQuery.internalDateAfter(march4, DateResolution.Day))),
+            of("SENTBEFORE 4-Mar-2024", SearchQuery.headerDateBefore("Date", march4, DateResolution.Day)),
+            of("SENTON 4-Mar-2024", SearchQuery.headerDateOn("Date", march4, DateResolution.Day)),
+            of("SENTSINCE 4-Mar-2024", SearchQuery.or(SearchQuery.headerDateOn("Date", march4, DateResolution.Day),
+                SearchQuery.headerDateAfter("Date", march4, DateResolution.Day))),
+            of("LARGER 5000", SearchQuery.sizeGreaterThan(5000)),
+            of("SMALLER 1200", SearchQuery.sizeLessThan(1200)),
+            of("SEEN", SearchQuery.flagIsSet(Flag.SEEN)),
+            of("UNSEEN", SearchQuery.flagIsUnSet(Flag.SEEN)),
+            of("FLAGGED", SearchQuery.flagIsSet(Flag.FLAGGED)),
+            of("UNFLAGGED", SearchQuery.flagIsUnSet(Flag.FLAGGED)),
+            of("ANSWERED", SearchQuery.flagIsSet(Flag.ANSWERED)),
+            of("UNANSWERED", SearchQuery.flagIsUnSet(Flag.ANSWERED)),
+            of("DELETED", SearchQuery.flagIsSet(Flag.DELETED)),
+            of("UNDELETED", SearchQuery.flagIsUnSet(Flag.DELETED)),
+            of("DRAFT", SearchQuery.flagIsSet(Flag.DRAFT)),
+            of("UNDRAFT", SearchQuery.flagIsUnSet(Flag.DRAFT)),
+            of("KEYWORD $Important", SearchQuery.flagIsSet("$Important")),
+            of("UNKEYWORD project-x", SearchQuery.flagIsUnSet("project-x")),
+            of("UID 1:50", SearchQuery.uid(new SearchQuery.UidRange[] {
+                new SearchQuery.UidRange(MessageUid.of(1), MessageUid.of(50))})),
+            of("UID 7,30:40,200:*", SearchQuery.uid(new SearchQuery.UidRange[] {
+                new SearchQuery.UidRange(MessageUid.of(7)),
+                new SearchQuery.UidRange(MessageUid.of(30), MessageUid.of(40)),
+                new SearchQuery.UidRange(MessageUid.of(200), MessageUid.MAX_VALUE)})),
+            of("OR FROM alice SUBJECT invoice", SearchQuery.or(SearchQuery.address(AddressType.From, "alice"),
+                SearchQuery.subject("invoice"))),
+            of("NOT SEEN", SearchQuery.not(SearchQuery.flagIsSet(Flag.SEEN))),
+            of("FLAGGED FROM bob BODY marble", SearchQuery.and(List.of(SearchQuery.flagIsSet(Flag.FLAGGED),
+                SearchQuery.address(AddressType.From, "bob"), SearchQuery.bodyContains("marble")))),
+            of("NOT (OR SEEN FLAGGED)", SearchQuery.not(SearchQuery.or(SearchQuery.flagIsSet(Flag.SEEN),
+                SearchQuery.flagIsSet(Flag.FLAGGED)))),
+            of("OR BODY fjord NOT TEXT gazebo", SearchQuery.or(SearchQuery.bodyContains("fjord"),
+                SearchQuery.not(SearchQuery.mailContains("gazebo")))));
+    }
+
+    @Test
+    @Order(1)
+    void everyCriterionReturnsTheUidsTheReferenceSearchReturns() throws Exception {
+        assertSameAsReference(cases());
+    }
+
+    @Test
+    @Order(2)
+    void encodedNonAsciiHeadersAreFoundByTheirDecodedText() throws Exception {
+        // Sent as UTF-8 literals (CHARSET UTF-8), matched against RFC 2047 encoded words.
+        ReferenceSearch reference = new ReferenceSearch(imap.fetchAll());
+        for (String[] search : new String[][] {{"SUBJECT", "Café"}, {"SUBJECT", "été planning"}, {"FROM", "Chloé"}}) {
+            Criterion criterion = search[0].equals("FROM")
+                ? SearchQuery.address(AddressType.From, search[1])
+                : SearchQuery.subject(search[1]);
+            List<Long> expected = reference.search(SearchQuery.of(criterion));
+            assertThat(expected).as("reference for " + search[0] + " " + search[1]).isNotEmpty();
+            assertThat(imap.uidSearchUtf8(search[0], search[1])).as(search[0] + " " + search[1])
+                .containsExactlyElementsOf(new TreeSet<>(expected));
+        }
+    }
+
+    @Test
+    @Order(3)
+    void flagChangesAndExpungesAreReflectedInLaterSearches() throws Exception {
+        List<ImapFolderSession.Fetched> before = imap.fetchAll();
+        long[] everyThird = before.stream().mapToLong(ImapFolderSession.Fetched::uid).filter(uid -> uid % 3 == 0).toArray();
+        long[] everyFifth = before.stream().mapToLong(ImapFolderSession.Fetched::uid).filter(uid -> uid % 5 == 0).toArray();
+        imap.setFlags(everyThird, new Flags(Flag.FLAGGED), true);
+        imap.setFlags(everyFifth, new Flags(Flag.SEEN), false);
+        Flags keyword = new Flags("$Important");
+        imap.setFlags(everyFifth, keyword, true);
+        long deletedBefore = imap.uidSearch("DELETED").size();
+        assertThat(deletedBefore).as("corpus has \\Deleted messages to expunge").isPositive();
+        imap.expunge();
+
+        List<Case> affected = List.of(
+            of("FLAGGED", SearchQuery.flagIsSet(Flag.FLAGGED)),
+            of("UNSEEN", SearchQuery.flagIsUnSet(Flag.SEEN)),
+            of("KEYWORD $Important", SearchQuery.flagIsSet("$Important")),
+            of("DELETED", SearchQuery.flagIsSet(Flag.DELETED)),
+            of("ALL", SearchQuery.all()),
+            of("BODY zebra", SearchQuery.bodyContains("zebra")));
+        long deadline = System.nanoTime() + INDEXED_WITHIN.toNanos();
+        List<String> mismatches = mismatches(affected);
+        while (!mismatches.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(1000);
+            mismatches = mismatches(affected);
+        }
+        assertThat(mismatches).as("searches after STORE and EXPUNGE").isEmpty();
+        assertThat(imap.uidSearch("ALL")).hasSize(CORPUS_SIZE - (int) deletedBefore);
+    }
+
+    private void assertSameAsReference(List<Case> cases) throws Exception {
+        List<String> mismatches = mismatches(cases);
+        assertThat(mismatches).as("criteria whose UIDs differ from the reference").isEmpty();
+    }
+
+    private List<String> mismatches(List<Case> cases) throws Exception {
+        ReferenceSearch reference = new ReferenceSearch(imap.fetchAll());
+        List<String> mismatches = new ArrayList<>();
+        for (Case searchCase : cases) {
+            SortedSet<Long> expected = new TreeSet<>(reference.search(SearchQuery.of(searchCase.criterion())));
+            SortedSet<Long> actual = imap.uidSearch(searchCase.imap());
+            if (!expected.equals(actual)) {
+                mismatches.add(searchCase.imap() + ": expected " + expected.size() + " " + expected
+                    + " but the cluster answered " + actual.size() + " " + actual);
+            }
+        }
+        if (cases.size() > 5) {
+            // A comparison is only worth something when the criteria actually select: most
+            // must match some messages but not all of them.
+            long selective = cases.stream().filter(c -> {
+                try {
+                    int n = reference.search(SearchQuery.of(c.criterion())).size();
+                    return n > 0 && n < CORPUS_SIZE;
+                } catch (Exception e) {
+                    return false;
+                }
+            }).count();
+            assertThat(selective).as("criteria selecting some but not all messages").isGreaterThan(cases.size() * 3 / 4);
+        }
+        return mismatches;
+    }
+
+    private void awaitSearch(String criteria, int expected) throws Exception {
+        long deadline = System.nanoTime() + INDEXED_WITHIN.toNanos();
+        int found = imap.uidSearch(criteria).size();
+        while (found != expected && System.nanoTime() < deadline) {
+            Thread.sleep(1000);
+            found = imap.uidSearch(criteria).size();
+        }
+        assertThat(found).as("messages found by SEARCH " + criteria + " within " + INDEXED_WITHIN).isEqualTo(expected);
+    }
+
+    static String uids(List<Long> uids) {
+        return uids.stream().map(String::valueOf).collect(Collectors.joining(","));
+    }
+}
