@@ -73,6 +73,11 @@ final class ImapFolderSession implements AutoCloseable {
         return searchCommand("UID SEARCH " + criteria, null);
     }
 
+    /** {@code UID SORT <criteria>}: the UIDs in the order the server gives them. */
+    List<Long> uidSort(String criteria) throws MessagingException {
+        return new ArrayList<>(numbers("UID SORT " + criteria, null, "SORT"));
+    }
+
     /** {@code UID SEARCH CHARSET UTF-8 <key> <literal value>}, for non-ASCII values. */
     SortedSet<Long> uidSearchUtf8(String key, String value) throws Exception {
         Argument arguments = new Argument();
@@ -83,17 +88,22 @@ final class ImapFolderSession implements AutoCloseable {
         return searchCommand("UID SEARCH", arguments);
     }
 
-    @SuppressWarnings("unchecked")
     private SortedSet<Long> searchCommand(String command, Argument arguments) throws MessagingException {
-        return (SortedSet<Long>) inbox.doCommand(protocol -> {
+        return new TreeSet<>(numbers(command, arguments, "SEARCH"));
+    }
+
+    /** The numbers of the untagged {@code * KEY ...} answers, in the order received. */
+    @SuppressWarnings("unchecked")
+    private List<Long> numbers(String command, Argument arguments, String key) throws MessagingException {
+        return (List<Long>) inbox.doCommand(protocol -> {
             Response[] responses = protocol.command(command, arguments);
             Response status = responses[responses.length - 1];
             if (!status.isOK()) {
                 throw new ProtocolException(command + " -> " + status);
             }
-            SortedSet<Long> uids = new TreeSet<>();
+            List<Long> uids = new ArrayList<>();
             for (Response response : responses) {
-                if (response instanceof IMAPResponse && ((IMAPResponse) response).keyEquals("SEARCH")) {
+                if (response instanceof IMAPResponse && ((IMAPResponse) response).keyEquals(key)) {
                     String number;
                     while ((number = response.readAtomString()) != null && !number.isEmpty()) {
                         uids.add(Long.parseLong(number));

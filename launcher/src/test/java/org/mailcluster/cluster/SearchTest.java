@@ -21,6 +21,7 @@ import org.apache.james.mailbox.model.SearchQuery;
 import org.apache.james.mailbox.model.SearchQuery.AddressType;
 import org.apache.james.mailbox.model.SearchQuery.Criterion;
 import org.apache.james.mailbox.model.SearchQuery.DateResolution;
+import org.apache.james.mailbox.model.SearchQuery.Sort.SortClause;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -34,7 +35,8 @@ import org.mailcluster.testing.MailClusterExtension;
 
 /**
  * IMAP SEARCH on the OpenSearch index gives, criterion by criterion, exactly the UIDs James's
- * scanning search gives over the same 220 messages; and it follows flag changes and expunges.
+ * scanning search gives over the same 220 messages; IMAP SORT orders them as the reference
+ * sorts them; and searches follow flag changes and expunges.
  *
  * <p>Each case is written twice on purpose: as the IMAP command a client sends, and as the
  * {@link SearchQuery} James's IMAP layer turns it into (mirroring its SearchProcessor), which
@@ -168,6 +170,60 @@ class SearchTest {
 
     @Test
     @Order(3)
+    void sortOrdersAsTheReferenceDoes() throws Exception {
+        ReferenceSearch reference = new ReferenceSearch(imap.fetchAll());
+        Object[][] sorts = {
+            {"(REVERSE DATE) UTF-8 ALL", SearchQuery.all(), List.of(sort(SortClause.SentDate, true))},
+            {"(FROM SIZE) UTF-8 UNSEEN", SearchQuery.flagIsUnSet(Flag.SEEN),
+                List.of(sort(SortClause.MailboxFrom, false), sort(SortClause.Size, false))},
+            {"(ARRIVAL) UTF-8 SINCE 1-Mar-2024", SearchQuery.or(
+                SearchQuery.internalDateOn(day(2024, 3, 1), DateResolution.Day),
+                SearchQuery.internalDateAfter(day(2024, 3, 1), DateResolution.Day)),
+                List.of(sort(SortClause.Arrival, false))},
+            {"(REVERSE SIZE TO) US-ASCII BODY zebra", SearchQuery.bodyContains("zebra"),
+                List.of(sort(SortClause.Size, true), sort(SortClause.MailboxTo, false))},
+            {"(CC REVERSE ARRIVAL) UTF-8 ALL", SearchQuery.all(),
+                List.of(sort(SortClause.MailboxCc, false), sort(SortClause.Arrival, true))}};
+        List<String> mismatches = new ArrayList<>();
+        for (Object[] sortCase : sorts) {
+            @SuppressWarnings("unchecked")
+            List<SearchQuery.Sort> order = (List<SearchQuery.Sort>) sortCase[2];
+            List<Long> expected = reference.search(SearchQuery.builder()
+                .andCriteria((Criterion) sortCase[1]).sorts(order).build());
+            List<Long> actual = imap.uidSort((String) sortCase[0]);
+            if (!expected.equals(actual)) {
+                mismatches.add("SORT " + sortCase[0] + ": expected " + expected + " but the cluster answered " + actual);
+            }
+            assertThat(expected).as("reference for SORT " + sortCase[0]).hasSizeGreaterThan(10);
+        }
+        assertThat(mismatches).as("SORT orders that differ from the reference").isEmpty();
+
+        // SUBJECT: RFC 5256 sorts on the decoded base subject. The reference sorts on the raw
+        // header, where every encoded subject starts with "=?UTF-8?": so it is compared on the
+        // plain subjects only, and the encoded ones are checked where their decoded text puts
+        // them: "Café menu" before every other subject, "Été planning" after (É after Z).
+        List<Long> bySubject = imap.uidSort("(SUBJECT) UTF-8 ALL");
+        List<Long> cafe = reference.search(SearchQuery.of(SearchQuery.subject("Café")));
+        List<Long> ete = reference.search(SearchQuery.of(SearchQuery.subject("Été")));
+        assertThat(cafe).isNotEmpty();
+        assertThat(ete).isNotEmpty();
+        List<Long> plain = reference.search(SearchQuery.builder()
+            .andCriteria(SearchQuery.not(SearchQuery.or(SearchQuery.subject("Café"), SearchQuery.subject("Été"))))
+            .sorts(List.of(sort(SortClause.BaseSubject, false))).build());
+        assertThat(bySubject).hasSize(CORPUS_SIZE);
+        assertThat(bySubject.subList(0, cafe.size())).as("'Café menu' first").containsExactlyInAnyOrderElementsOf(cafe);
+        assertThat(bySubject.subList(cafe.size(), CORPUS_SIZE - ete.size())).as("plain subjects, as the reference sorts them")
+            .containsExactlyElementsOf(plain);
+        assertThat(bySubject.subList(CORPUS_SIZE - ete.size(), CORPUS_SIZE)).as("'Été planning' last")
+            .containsExactlyInAnyOrderElementsOf(ete);
+    }
+
+    static SearchQuery.Sort sort(SortClause clause, boolean reverse) {
+        return new SearchQuery.Sort(clause, reverse ? SearchQuery.Sort.Order.REVERSE : SearchQuery.Sort.Order.NATURAL);
+    }
+
+    @Test
+    @Order(4)
     void flagChangesAndExpungesAreReflectedInLaterSearches() throws Exception {
         List<ImapFolderSession.Fetched> before = imap.fetchAll();
         long[] everyThird = before.stream().mapToLong(ImapFolderSession.Fetched::uid).filter(uid -> uid % 3 == 0).toArray();

@@ -108,7 +108,9 @@ final class IndexedMessage {
         }
         String subject = firstValue(fields, "subject").orElse("");
         document.put("subject", decode(subject));
-        document.put("sortSubject", SearchUtil.getBaseSubject(subject.toUpperCase(Locale.US)).toUpperCase(Locale.US));
+        // Decoded first, as RFC 5256 says: James's scanning search upper-cases the raw header
+        // before decoding, which garbles base64 encoded words and sorts them at random.
+        document.put("sortSubject", caseInsensitiveKey(SearchUtil.getBaseSubject(decode(subject))));
         document.put("sortFrom", sortAddress(fields, "from"));
         document.put("sortTo", sortAddress(fields, "to"));
         document.put("sortCc", sortAddress(fields, "cc"));
@@ -204,7 +206,15 @@ final class IndexedMessage {
 
     private static String sortAddress(List<Field> fields, String name) {
         String value = firstRawValue(fields, name).map(v -> v.toUpperCase(Locale.US)).orElse("");
-        return SearchUtil.getMailboxAddress(value).toUpperCase(Locale.US);
+        return caseInsensitiveKey(SearchUtil.getMailboxAddress(value));
+    }
+
+    /**
+     * A keyword that sorts (by code point) as {@code String.compareToIgnoreCase} orders, which
+     * is how IMAP SORT compares subjects and addresses.
+     */
+    private static String caseInsensitiveKey(String value) {
+        return value.toUpperCase(Locale.US).toLowerCase(Locale.US);
     }
 
     /** The Date header as the IMAP SENT* criteria read it: its own zone, to the second. */

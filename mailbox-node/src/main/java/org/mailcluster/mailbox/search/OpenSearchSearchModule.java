@@ -15,6 +15,7 @@ import org.apache.james.mailbox.store.search.ListeningMessageSearchIndex;
 import org.apache.james.mailbox.store.search.ListeningMessageSearchIndex.SearchOverride;
 import org.apache.james.mailbox.store.search.MessageSearchIndex;
 import org.apache.james.modules.server.ReIndexingModule;
+import org.apache.james.modules.server.WebAdminReIndexingTaskSerializationModule;
 import org.apache.james.quota.search.QuotaSearcher;
 import org.apache.james.quota.search.scanning.ScanningQuotaSearcher;
 import org.apache.james.utils.InitializationOperation;
@@ -67,6 +68,8 @@ public class OpenSearchSearchModule extends AbstractModule {
         bind(ReIndexerImpl.class).in(Scopes.SINGLETON);
         bind(ReIndexer.class).to(ReIndexerImpl.class);
         install(new ReIndexingModule());
+        // Without it a finished reindex task shows "additionalInformation": null in /tasks.
+        install(new WebAdminReIndexingTaskSerializationModule());
 
         bind(FailedIndexingRedelivery.class).in(Scopes.SINGLETON);
         Multibinder.newSetBinder(binder(), HealthCheck.class).addBinding().to(SearchIndexHealthCheck.class);

@@ -1,5 +1,8 @@
 package org.mailcluster.queue.mailets;
 
+import java.time.Duration;
+import java.util.List;
+
 import javax.inject.Inject;
 import javax.mail.MessagingException;
 
@@ -9,18 +12,32 @@ import org.apache.james.queue.api.MailQueueFactory;
 import org.apache.james.queue.api.MailQueueName;
 import org.apache.mailet.Mail;
 import org.apache.mailet.base.GenericMailet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Hands a mail, with the recipients it still has, to the next tier's queue, where that tier's
  * spooler starts processing it from the root processor. The mail ends here (GHOST) only once
- * the queue has it: if enqueuing fails the mailet throws, the spooler does not acknowledge the
- * mail, and it is retried from this tier's own queue, so nothing is lost between tiers.
+ * the queue has it.
+ *
+ * <p>A failed enqueue (RabbitMQ restarting, a connection being recovered) is retried here with
+ * back-off for about two minutes: a broker restart takes tens of seconds, and James's own
+ * handling of a mailet error would store the mail in the error repository at once, where it
+ * waits for an operator instead of being delivered. Only then does the mailet throw; declared
+ * with {@code onMailetException=propagate}, the exception reaches the spooler, which puts the
+ * mail back on this tier's queue a few more times before giving up.
  *
  * <pre>{@code <mailet match="RecipientIsLocal" class="org.mailcluster.queue.mailets.HandOff">
  *     <queue>delivery</queue>
+ *     <onMailetException>propagate</onMailetException>
  * </mailet>}</pre>
  */
 public class HandOff extends GenericMailet {
+    private static final Logger LOGGER = LoggerFactory.getLogger(HandOff.class);
+    /** Pauses between attempts: about two minutes in all. */
+    static final List<Duration> RETRY_PAUSES = List.of(Duration.ofSeconds(1), Duration.ofSeconds(2),
+        Duration.ofSeconds(4), Duration.ofSeconds(8), Duration.ofSeconds(15), Duration.ofSeconds(30),
+        Duration.ofSeconds(30), Duration.ofSeconds(30));
 
     private final MailQueueFactory<?> queues;
     private MailQueue queue;
@@ -47,11 +64,36 @@ public class HandOff extends GenericMailet {
         Mail next = mail.duplicate();
         try {
             next.setState(Mail.DEFAULT);
-            queue.enQueue(next);
+            enqueueWithRetries(next);
         } finally {
             LifecycleUtil.dispose(next);
         }
         mail.setState(Mail.GHOST);
+    }
+
+    private void enqueueWithRetries(Mail next) throws MessagingException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                queue.enQueue(next);
+                if (attempt > 0) {
+                    LOGGER.info("{} handed to {} after {} failed attempts", next.getName(), queue.getName().asString(), attempt);
+                }
+                return;
+            } catch (MailQueue.MailQueueException | RuntimeException e) {
+                if (attempt >= RETRY_PAUSES.size()) {
+                    throw new MessagingException("could not hand " + next.getName() + " to " + queue.getName().asString(), e);
+                }
+                Duration pause = RETRY_PAUSES.get(attempt);
+                LOGGER.warn("handing {} to {} failed ({}); retrying in {} s", next.getName(), queue.getName().asString(),
+                    e.toString(), pause.toSeconds());
+                try {
+                    Thread.sleep(pause.toMillis());
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw new MessagingException("interrupted while handing " + next.getName() + " over", interrupted);
+                }
+            }
+        }
     }
 
     @Override
