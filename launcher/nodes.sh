@@ -94,7 +94,8 @@ start_one() {
     # The local cluster retries a failing remote MX sooner than production (5 minutes first).
     export MC_REMOTE_DELIVERY_DELAYS=${MC_REMOTE_DELIVERY_DELAYS:-20 seconds, 1 minute, 5 minutes, 30 minutes, 2 hours, 6 hours}
     export JAVA_OPTS=${MC_NODE_JAVA_OPTS:--Xms256m -Xmx768m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError}
-    exec setsid bash "$dist/bin/start" </dev/null >>"$MC_LOG/$name.log" 2>&1
+    # Through logcap.py: the log is capped in size, so an error loop cannot fill the disk.
+    exec setsid bash "$dist/bin/start" </dev/null > >(exec python3 "$MC_ROOT/launcher/lib/logcap.py" "$MC_LOG/$name.log") 2>&1
   ) &
   echo $! > "$MC_RUN/$name.pid"
 }

@@ -4,15 +4,9 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import java.util.function.Predicate;
 
-import javax.mail.Folder;
-import javax.mail.Message;
-import javax.mail.Session;
-import javax.mail.Store;
-
-/** Reads a user's INBOX over IMAP (STARTTLS, then LOGIN) with a real client (Jakarta Mail). */
+/** Reads a user's INBOX over IMAP (STARTTLS, then LOGIN) with a real client ({@link ImapFolderSession}). */
 final class Mailbox {
 
     private final InetSocketAddress imap;
@@ -27,28 +21,12 @@ final class Mailbox {
 
     /** Raw RFC 822 text of every message in INBOX. */
     List<String> messages() throws Exception {
-        Properties props = new Properties();
-        props.put("mail.imap.starttls.enable", "true");
-        props.put("mail.imap.starttls.required", "true");
-        props.put("mail.imap.ssl.trust", "*");
-        props.put("mail.imap.connectiontimeout", "10000");
-        props.put("mail.imap.timeout", "60000");
-        Session session = Session.getInstance(props);
-        Store store = session.getStore("imap");
-        store.connect(imap.getHostString(), imap.getPort(), user, password);
-        try {
-            Folder inbox = store.getFolder("INBOX");
-            inbox.open(Folder.READ_ONLY);
+        try (ImapFolderSession session = new ImapFolderSession(imap, user, password)) {
             List<String> result = new ArrayList<>();
-            for (Message message : inbox.getMessages()) {
-                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-                message.writeTo(out);
-                result.add(out.toString(java.nio.charset.StandardCharsets.UTF_8));
+            for (ImapFolderSession.Fetched message : session.fetchAll()) {
+                result.add(new String(message.content(), java.nio.charset.StandardCharsets.UTF_8));
             }
-            inbox.close(false);
             return result;
-        } finally {
-            store.close();
         }
     }
 

@@ -32,7 +32,8 @@ import org.mailcluster.testing.MailClusterExtension;
  * The promise of RFC 5321 6.1: once an MX said 250, the message is not lost, even when that MX
  * dies the next instant. 500 messages are sent by several senders behaving as sending MTAs do
  * (on a 4xx or a dead connection, try again, on another MX of equal preference); midway, one MX
- * node is killed with SIGKILL. Every message that got a 250 must reach the mailbox.
+ * node is killed with SIGKILL, or stopped gracefully (SIGTERM). Every message that got a 250
+ * must reach the mailbox.
  */
 @ExtendWith(MailClusterExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -54,13 +55,37 @@ class MxCrashTest {
 
     @Test
     void noMessageAcceptedIsLostWhenAnMxIsKilledMidRun() throws Exception {
+        Outcome outcome = sendWhile("kill", "crash");
+        assertThat(outcome.accepted()).as("messages accepted (250) by some MX").hasSize(MESSAGES);
+        assertThat(outcome.lost()).as("messages that got 250 but never reached the mailbox").isEmpty();
+    }
+
+    /**
+     * A graceful stop (SIGTERM, as Kubernetes and {@code ./mailcluster down} send): the MX stops
+     * accepting connections, what it accepted is delivered, and nothing is delivered twice.
+     */
+    @Test
+    void aGracefulStopOfAnMxStopsAcceptingAndLosesNothing() throws Exception {
+        Outcome outcome = sendWhile("stop-one", "stop");
+        assertThat(outcome.refusedAfterStop()).as("a new connection to the stopped MX is refused").isTrue();
+        assertThat(outcome.accepted()).as("messages accepted (250) by some MX").hasSize(MESSAGES);
+        assertThat(outcome.lost()).as("messages that got 250 but never reached the mailbox").isEmpty();
+        assertThat(outcome.duplicated()).as("messages delivered twice after a graceful stop").isZero();
+    }
+
+    record Outcome(Set<Integer> accepted, List<Integer> lost, long duplicated, boolean refusedAfterStop) {
+    }
+
+    /** Sends MESSAGES while {@code nodes.sh VERB mx1} happens a third of the way through. */
+    Outcome sendWhile(String verb, String label) throws Exception {
         List<InetSocketAddress> mx = cluster.mx();
-        String batch = UUID.randomUUID().toString();
+        String batch = label + " " + UUID.randomUUID();
         Set<Integer> accepted = ConcurrentHashMap.newKeySet();
         AtomicInteger temporaryFailures = new AtomicInteger();
         AtomicInteger next = new AtomicInteger();
         ExecutorService senders = Executors.newFixedThreadPool(SENDERS);
         List<Future<?>> running = new ArrayList<>();
+        boolean refusedAfterStop;
         for (int s = 0; s < SENDERS; s++) {
             running.add(senders.submit(() -> {
                 for (int n = next.getAndIncrement(); n < MESSAGES; n = next.getAndIncrement()) {
@@ -77,8 +102,9 @@ class MxCrashTest {
                 assertThat(System.nanoTime()).as("a third of the messages accepted within 5 minutes").isLessThan(deadline);
                 Thread.sleep(50);
             }
-            LocalCluster.Result killed = launcher.script(Duration.ofMinutes(1), "launcher/nodes.sh", "kill", "mx1");
-            assertThat(killed.exitCode()).as("kill -9 mx1: " + killed.output()).isZero();
+            LocalCluster.Result fault = launcher.script(Duration.ofMinutes(2), "launcher/nodes.sh", verb, "mx1");
+            assertThat(fault.exitCode()).as(verb + " mx1: " + fault.output()).isZero();
+            refusedAfterStop = connectionRefused(mx.get(0));
             for (Future<?> sender : running) {
                 sender.get(10, TimeUnit.MINUTES);
             }
@@ -94,11 +120,18 @@ class MxCrashTest {
         Map<Integer, Long> delivered = numbers(inbox.messages(), batch);
         List<Integer> lost = accepted.stream().filter(n -> !delivered.containsKey(n)).sorted().toList();
         long duplicated = delivered.values().stream().filter(copies -> copies > 1).count();
-        System.out.printf("MxCrashTest: sent %d, accepted %d, temporary failures %d, delivered %d, lost %d, duplicated %d%n",
-            MESSAGES, accepted.size(), temporaryFailures.get(), delivered.size(), lost.size(), duplicated);
+        System.out.printf("MxCrashTest (%s): sent %d, accepted %d, temporary failures %d, delivered %d, lost %d, duplicated %d%n",
+            verb, MESSAGES, accepted.size(), temporaryFailures.get(), delivered.size(), lost.size(), duplicated);
+        return new Outcome(accepted, lost, duplicated, refusedAfterStop);
+    }
 
-        assertThat(accepted).as("messages accepted (250) by some MX").hasSize(MESSAGES);
-        assertThat(lost).as("messages that got 250 but never reached the mailbox").isEmpty();
+    static boolean connectionRefused(InetSocketAddress server) {
+        try (java.net.Socket socket = new java.net.Socket()) {
+            socket.connect(server, 2000);
+            return false;
+        } catch (IOException refused) {
+            return true;
+        }
     }
 
     /** One message, retried on another MX after a 4xx or a broken connection, as an MTA would. */

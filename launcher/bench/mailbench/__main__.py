@@ -1,0 +1,379 @@
+"""./mailcluster bench | chaos: see launcher/bench/README.md."""
+import argparse
+import json
+import os
+import re
+import secrets
+import sys
+import threading
+import time
+
+from . import cluster, report
+from .dnsmx import MxResolver
+from .observe import ImapInbox, MaildirInboxes
+from .reference import ADDRESS as REFERENCE_ADDRESS, SMTP_PORT as REFERENCE_PORT, Reference
+from .run import Target, run_load, say
+from .workload import Workload
+
+OUT_DIR = os.path.join(cluster.ROOT, "docs", "benchmarks")
+
+
+def command_line(verb):
+    """How the run was asked for, as one would type it again (without --out)."""
+    args, shown = sys.argv[1:], []
+    while args:
+        arg = args.pop(0)
+        if arg == "--out":
+            args = args[1:]
+        elif arg != verb:
+            shown.append(arg)
+    return " ".join(["./mailcluster", verb] + shown)
+
+
+def bench_users(domain, count):
+    """The recipients: fixed names and passwords, kept in var/bench/users.json so that runs
+    (even two at once) agree. Mailboxes are reused across runs: each run only looks at
+    messages arriving after it starts, carrying its own run id."""
+    path = os.path.join(cluster.VAR, "bench", "users.json")
+    known = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            known = json.load(f)
+    users = {}
+    for i in range(1, count + 1):
+        address = f"bench-{i:02d}@{domain}"
+        users[address] = known.get(address) or "bench-" + secrets.token_hex(8)
+    if any(a not in known for a in users):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            json.dump({**known, **users}, f, indent=1)
+    return users
+
+
+def create_users(webadmin, users):
+    for address, password in users.items():
+        webadmin.create_user(address, password)
+
+
+def cluster_target(env, users):
+    dns = cluster.host_port(env["MAILCLUSTER_DNS"], 53)
+    imap_host, imap_port = cluster.host_port(env["MAILCLUSTER_IMAP"], 143)
+    resolver = MxResolver(dns, env["MAILCLUSTER_DOMAIN"])
+    inboxes = [ImapInbox(imap_host, imap_port, a, p) for a, p in users.items()]
+    names = cluster.node_names()
+    return Target("mailcluster", resolver, inboxes, lambda: cluster.component_pids(names))
+
+
+def require_healthy():
+    bad = cluster.unhealthy()
+    if bad:
+        sys.exit(f"mailcluster: the cluster is not healthy: {', '.join(bad)} (run ./mailcluster up, or wait for it)")
+
+
+def cmd_bench(args):
+    require_healthy()
+    env = cluster.env()
+    domain = env["MAILCLUSTER_DOMAIN"]
+    started = time.time()
+    hard_deadline = started + args.time_limit
+    machine = report.machine_info()
+    users = bench_users(domain, args.users)
+    webadmin = cluster.WebAdmin(cluster.webadmin_urls(env["MAILCLUSTER_WEBADMIN"]), env["MAILCLUSTER_WEBADMIN_AUTH"])
+    create_users(webadmin, users)
+    repositories = cluster.ErrorRepositories(webadmin)
+    run_id = "b" + time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(2)
+    workload = Workload(run_id, list(users))
+    runs = {}
+
+    def phase_deadlines(share):
+        """Sending stops early enough to leave a fifth of the phase for delivery."""
+        end = min(hard_deadline, time.time() + share)
+        return end - (end - time.time()) / 5, end
+
+    send_until, drain_until = phase_deadlines(args.time_limit / 2 if args.reference else args.time_limit)
+    runs["mailcluster"] = run_load(cluster_target(env, users), workload, args.messages, args.concurrency,
+                                   send_until, drain_until, poll_interval=args.poll_interval,
+                                   per_connection=args.per_connection, error_repositories=repositories)
+    if args.reference:
+        ref = Reference(cluster.VAR, domain, users)
+        ref.prepare()
+        try:
+            ref.start()
+            resolver = MxResolver(None, domain, static=[(10, "reference", [REFERENCE_ADDRESS])], port=REFERENCE_PORT)
+            target = Target("reference", resolver, [MaildirInboxes(ref.maildir_root)], ref.pids)
+            send_until, drain_until = phase_deadlines(hard_deadline - time.time())
+            runs["reference"] = run_load(target, Workload(run_id + "r", list(users)), args.messages, args.concurrency,
+                                         send_until, drain_until, poll_interval=args.poll_interval,
+                                         per_connection=args.per_connection)
+        finally:
+            ref.stop()
+
+    document = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "command": command_line("bench"),
+        "machine": machine,
+        "settings": {"messages": args.messages, "concurrency": args.concurrency, "users": args.users,
+                     "messages_per_connection": args.per_connection, "time_limit_seconds": args.time_limit,
+                     "poll_interval": args.poll_interval,
+                     "cluster_nodes": [n for n in cluster.node_names() if re.fullmatch(r"(mx|submission|mailbox)\d+", n)]},
+        "runs": runs,
+        "notes": [
+            "One machine runs everything: the load generator, the cluster's nodes and backends (idle ones too, "
+            "e.g. OpenSearch and the submission node, which stay up during the reference run) and the reference.",
+            "The reference is not in the cluster's DNS zone: its senders use its one address as the only MX.",
+            "The cluster's delivery is counted over IMAP (STARTTLS) with UID FETCH of new messages' Message-ID; "
+            "the reference's by reading new files in its Maildirs.",
+        ],
+    }
+    if "reference" in runs:
+        document["ratios"] = report.ratios(runs["mailcluster"], runs["reference"])
+    os.makedirs(args.out, exist_ok=True)
+    chart_problem = report.charts(document, args.out)
+    if chart_problem:
+        document["notes"].append(chart_problem)
+    report.write_json(os.path.join(args.out, "latest.json"),
+                      {**document, "runs": {n: {k: v for k, v in r.items() if k != "series"} for n, r in runs.items()}})
+    with open(os.path.join(args.out, "latest.md"), "w") as f:
+        f.write(report.bench_markdown(document))
+    print(report.bench_summary(document))
+    print(f"reports: {args.out}/latest.json, latest.md, throughput.png, latency.png")
+    return 0 if all(r["lost"] == 0 for r in runs.values()) else 1
+
+
+# -- fault runs ----------------------------------------------------------------------------
+
+def sh(*argv):
+    """Runs one of the launcher's own verbs from the checkout; returns (exit code, output)."""
+    import subprocess
+    out = subprocess.run(list(argv), cwd=cluster.ROOT, capture_output=True, text=True, timeout=600)
+    return out.returncode, (out.stdout + out.stderr).strip()
+
+
+# name: (description, steps, the components the fault stops and must leave running again)
+FAULTS = {
+    "mx-kill": ("kill -9 of mx1 under load; it stays down 20 s (senders move to mx2), then is restarted.",
+                [("kill -9 mx1", ("bash", "launcher/nodes.sh", "kill", "mx1")),
+                 ("wait", 20),
+                 ("restart mx1", ("bash", "launcher/nodes.sh", "start-one", "mx1"))], ["mx1"]),
+    "mailbox-kill": ("kill -9 of mailbox1 (the only mailbox node) under load; it stays down 10 s, then is restarted. "
+                     "MX nodes keep accepting: mail waits in the delivery queue.",
+                     [("kill -9 mailbox1", ("bash", "launcher/nodes.sh", "kill", "mailbox1")),
+                      ("wait", 10),
+                      ("restart mailbox1", ("bash", "launcher/nodes.sh", "start-one", "mailbox1"))], ["mailbox1"]),
+    "rabbitmq-restart": ("RabbitMQ stopped (TERM, as the launcher does) and started again under load.",
+                         [("stop rabbitmq", ("bash", "launcher/services/rabbitmq.sh", "stop")),
+                          ("start rabbitmq", ("bash", "launcher/services/rabbitmq.sh", "start"))], ["rabbitmq"]),
+    "cassandra-restart": ("Cassandra stopped (TERM) and started again under load.",
+                          [("stop cassandra", ("bash", "launcher/services/cassandra.sh", "stop")),
+                           ("start cassandra", ("bash", "launcher/services/cassandra.sh", "start"))], ["cassandra"]),
+}
+
+
+class FaultInjector:
+    """Runs a fault's steps in a thread once `threshold` messages are accepted."""
+
+    def __init__(self, steps, threshold):
+        self.steps, self.threshold = steps, threshold
+        self.events, self.thread = [], None
+        self.started_at = self.finished_at = None
+
+    def __call__(self, accepted):
+        if self.thread is None and accepted is not None and accepted >= self.threshold:
+            self.thread = threading.Thread(target=self._run, name="fault", daemon=True)
+            self.started_at = time.time()
+            self.thread.start()
+
+    def _event(self, text):
+        self.events.append(f"{time.strftime('%H:%M:%S')} {text}")
+        say(text)
+
+    def _run(self):
+        try:
+            for label, action in self.steps:
+                if label == "wait":
+                    time.sleep(action)
+                    continue
+                code, output = sh(*action)
+                self._event(f"{label}: exit {code}" + (f" ({output.splitlines()[-1]})" if output else ""))
+        finally:
+            self.finished_at = time.time()
+
+    def finish(self, inject_if_untriggered):
+        """Waits for the fault to run to its end, recovery included."""
+        if self.thread is None:
+            if not inject_if_untriggered:
+                return
+            self._event("the fault was not triggered during the load: injecting it now")
+            self.__call__(self.threshold)
+        self.thread.join()
+
+
+def restore_health(own, events, wait=180):
+    """After a fault: waits (bounded) for every component to be healthy again. What the fault
+    itself stopped (`own`) is started again if its process is gone. A node still unhealthy
+    after the wait (say, one that did not reconnect to a restarted backend) is restarted with
+    `nodes.sh stop-one`/`start-one`, and the report says so: the run leaves the cluster
+    running, and the need for a restart is itself a finding. Backends other than the fault's
+    are only reported (the cluster may be shared). Returns what was unhealthy after the wait."""
+    deadline = time.time() + wait
+    restarted = set()
+    while True:
+        bad = cluster.unhealthy()
+        if not bad:
+            return []
+        for name in (n for n in bad if n in own and n not in restarted and cluster.component_pids([n]) == {}):
+            # its process is gone: start it (a live but unhealthy one is given the time to recover)
+            script = (("bash", f"launcher/services/{name}.sh", "start") if name in ("rabbitmq", "cassandra")
+                      else ("bash", "launcher/nodes.sh", "start-one", name))
+            code, _ = sh(*script)
+            restarted.add(name)
+            events.append(f"{time.strftime('%H:%M:%S')} {name} was down after the fault: started it (exit {code})")
+        if time.time() > deadline:
+            break
+        time.sleep(5)
+    events.append(f"{time.strftime('%H:%M:%S')} still not healthy after {wait}s: {', '.join(bad)}")
+    for name in bad:
+        if re.fullmatch(r"(mx|submission|mailbox)\d+", name):
+            code_stop, _ = sh("bash", "launcher/nodes.sh", "stop-one", name)
+            code_start, _ = sh("bash", "launcher/nodes.sh", "start-one", name)
+            events.append(f"{time.strftime('%H:%M:%S')} restarted {name} (stop-one exit {code_stop}, "
+                          f"start-one exit {code_start})")
+    still = cluster.unhealthy()
+    if still:
+        events.append(f"{time.strftime('%H:%M:%S')} still not healthy: {', '.join(still)}")
+    return bad
+
+
+def wait_healthy(timeout):
+    """Before a fault: the cluster must be healthy (it is shared: someone may be restarting it)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        bad = cluster.unhealthy()
+        if not bad:
+            return []
+        time.sleep(10)
+    return cluster.unhealthy()
+
+
+def cmd_chaos(args):
+    if wait_healthy(300):
+        require_healthy()
+    env = cluster.env()
+    names = [n.strip() for n in args.faults.split(",") if n.strip()]
+    unknown = [n for n in names if n not in FAULTS]
+    if unknown:
+        sys.exit(f"mailcluster chaos: unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+    users = bench_users(env["MAILCLUSTER_DOMAIN"], args.users)
+    webadmin = cluster.WebAdmin(cluster.webadmin_urls(env["MAILCLUSTER_WEBADMIN"]), env["MAILCLUSTER_WEBADMIN_AUTH"])
+    create_users(webadmin, users)
+    repositories = cluster.ErrorRepositories(webadmin)
+    document = {
+        "started": report.now_utc(),
+        "command": command_line("chaos"),
+        "machine": report.machine_info(),
+        "settings": {"messages": args.messages, "concurrency": args.concurrency, "users": args.users,
+                     "drain_seconds": args.drain, "stall_seconds": args.stall,
+                     "time_limit_seconds_per_fault": args.time_limit},
+        "faults": [],
+        "notes": ["'delivered without 250': a copy is in the mailbox although the sender never got a 250 for it "
+                  "(the connection broke after the data was sent, and the sender then gave up or its retry was "
+                  "refused). 'resent by the sender': duplicates of messages whose DATA was left unanswered once, "
+                  "so the sender sent them again, as RFC 5321 asks; a real sending MTA causes those too.",
+                  "'lost (in an error repository)': accepted, not in the mailbox, and found in one of the "
+                  "cluster's error repositories (webadmin /mailRepositories), from where an operator can "
+                  "reprocess it; for the recipient it is missing all the same."],
+    }
+    for name in names:
+        description, steps, own = FAULTS[name]
+        not_ready = wait_healthy(300)
+        if not_ready:
+            say(f"fault {name}: skipped, not healthy before it: {', '.join(not_ready)}")
+            document["faults"].append({"name": name, "description": description, "events": [], "run": None,
+                                       "harness_failure": "skipped: not healthy before the fault: " + ", ".join(not_ready),
+                                       "recovery_seconds": None, "healthy_after": False, "unhealthy_after": not_ready})
+            continue
+        run_id = "c" + time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(2)
+        injector = FaultInjector(steps, max(1, args.messages // 3))
+        deadline = time.time() + args.time_limit
+        say(f"fault {name}: {description}")
+
+        def drain_deadline():
+            # the bounded drain wait counts from the end of the recovery; the hard deadline caps both
+            if injector.finished_at is None:
+                return deadline
+            return min(deadline, injector.finished_at + args.drain)
+
+        run, failure = None, None
+        try:
+            run = run_load(cluster_target(env, users), Workload(run_id, list(users)), args.messages,
+                           args.concurrency, deadline - args.drain, drain_deadline, settle_seconds=5.0,
+                           during_load=injector, per_connection=args.per_connection,
+                           error_repositories=repositories, stall_seconds=args.stall,
+                           recovering=lambda: injector.thread is not None and injector.finished_at is None)
+        except Exception as e:   # the harness failed, not (necessarily) the cluster: say so, go on
+            failure = f"{type(e).__name__}: {e}"
+            say(f"fault {name}: the run failed: {failure}")
+        finally:
+            # whatever happened, the fault's recovery runs to its end and the cluster is left healthy
+            injector.finish(inject_if_untriggered=run is not None)
+            unhealthy_after = restore_health(own if injector.thread is not None else [], injector.events)
+        fault = {"name": name, "description": description, "events": injector.events,
+                 "run": {k: v for k, v in run.items() if k != "series"} if run else None,
+                 "harness_failure": failure,
+                 "recovery_seconds": round(injector.finished_at - injector.started_at, 1) if injector.started_at else None,
+                 "healthy_after": not unhealthy_after, "unhealthy_after": unhealthy_after}
+        document["faults"].append(fault)
+        # written after every fault, so that an interrupted series still leaves its figures
+        report.write_json(os.path.join(args.out, "chaos.json"), document)
+        with open(os.path.join(args.out, "chaos.md"), "w") as f:
+            f.write(report.chaos_markdown(document))
+        if run:
+            say(f"fault {name}: accepted {run['accepted']}, delivered {run['delivered']}, lost {run['lost']}, "
+                f"duplicated {run['duplicated']}, temporary failures {run['temporary_failures']}")
+        if set(unhealthy_after) & set(own):
+            say(f"stopping the fault runs: {name} left {', '.join(unhealthy_after)} unhealthy")
+            break
+
+    for f in document["faults"]:
+        r = f["run"]
+        if r is None:
+            print(f"{f['name']:18s} harness failure: {f['harness_failure']}")
+            continue
+        print(f"{f['name']:18s} accepted {r['accepted']}, delivered {r['delivered']}, lost {r['lost']} "
+              f"(in error repositories: {r.get('lost_in_error_repositories')}), duplicated {r['duplicated']}, "
+              f"temporary failures {r['temporary_failures']} {r['temporary_failures_by_kind']}")
+    print(f"reports: {args.out}/chaos.json, chaos.md")
+    ok = all(f["run"] and f["run"]["lost"] == 0 and f["healthy_after"] for f in document["faults"])
+    return 0 if ok else 1
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="mailcluster")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    bench = verbs.add_parser("bench", help="throughput and latency, ours and the reference's")
+    bench.add_argument("--messages", type=int, default=20000)
+    bench.add_argument("--concurrency", type=int, default=8)
+    bench.add_argument("--no-reference", dest="reference", action="store_false")
+    bench.add_argument("--time-limit", type=int, default=1800, help="hard deadline of the whole run, seconds")
+    chaos = verbs.add_parser("chaos", help="fault runs under load, with the accounting of every message")
+    chaos.add_argument("--messages", type=int, default=1000, help="messages per fault")
+    chaos.add_argument("--concurrency", type=int, default=4)
+    chaos.add_argument("--faults", default=",".join(FAULTS), help="comma-separated, among: " + ", ".join(FAULTS))
+    chaos.add_argument("--drain", type=int, default=300, help="bounded wait for delivery after recovery, seconds")
+    chaos.add_argument("--time-limit", type=int, default=900, help="hard deadline of each fault run, seconds")
+    chaos.add_argument("--stall", type=int, default=120,
+                       help="after the recovery, stop waiting when nothing new was delivered for this long, s")
+    for p in (bench, chaos):
+        p.add_argument("--users", type=int, default=10, help="recipients the messages are spread over")
+        p.add_argument("--per-connection", type=int, default=10, help="messages a sender delivers per connection")
+        p.add_argument("--poll-interval", type=float, default=0.5, help="how often the mailboxes are looked at, s")
+        p.add_argument("--out", default=OUT_DIR)
+    args = parser.parse_args(argv)
+    for name in ("messages", "concurrency", "users", "per_connection"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return cmd_bench(args) if args.verb == "bench" else cmd_chaos(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,177 @@
+"""Watching mail arrive: who got which message, when it became visible, how many copies.
+
+Both watchers look for the run's token in the Message-ID of new messages only:
+the cluster's over IMAP (what a user's client sees), the reference's by scanning
+its Maildirs (Dovecot's own storage; no IMAP server runs there). They poll, so a
+latency is known to within one polling interval, which the report states.
+"""
+import imaplib
+import os
+import re
+import ssl
+import threading
+import time
+
+MESSAGE_ID_TOKEN = re.compile(rb"<bench\.([A-Za-z0-9_-]+\.\d+)@", re.I)
+UID = re.compile(rb"UID (\d+)")
+
+
+class Deliveries:
+    """token -> times at which each copy was first seen (several = duplicates)."""
+
+    def __init__(self, run_id):
+        self.prefix = run_id + "."
+        self.seen = {}
+        self.lock = threading.Lock()
+        self.errors = {}
+
+    def record(self, token, when):
+        if not token.startswith(self.prefix):
+            return  # another run's message, or unrelated mail
+        with self.lock:
+            self.seen.setdefault(token, []).append(when)
+
+    def note_error(self, kind):
+        with self.lock:
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    def delivered_count(self):
+        with self.lock:
+            return len(self.seen)
+
+    def snapshot(self):
+        with self.lock:
+            return {t: list(v) for t, v in self.seen.items()}
+
+
+class ImapInbox:
+    """One user's INBOX over IMAP with STARTTLS (the mailbox node refuses LOGIN in clear)."""
+
+    def __init__(self, host, port, user, password):
+        self.host, self.port, self.user, self.password = host, port, user, password
+        self.conn = None
+        self.next_uid = None   # first UID not looked at yet
+        self.exists = 0        # messages in INBOX, as the server last said
+
+    def _connect(self):
+        context = ssl.create_default_context()
+        # the local cluster's certificate is self-signed: we test delivery, not the PKI
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        conn = imaplib.IMAP4(self.host, self.port, timeout=30)
+        conn.starttls(ssl_context=context)
+        conn.login(self.user, self.password)
+        typ, data = conn.select("INBOX", readonly=True)
+        if typ != "OK":
+            raise imaplib.IMAP4.error(f"SELECT INBOX for {self.user}: {typ}")
+        self.exists = int(data[0])
+        self.conn = conn
+        if self.next_uid is None:
+            # only messages arriving from now on belong to this run
+            _, data = conn.response("UIDNEXT")
+            self.next_uid = int(data[0]) if data and data[0] else self._highest_uid() + 1
+
+    def _highest_uid(self):
+        typ, data = self.conn.uid("SEARCH", None, "ALL")
+        uids = [int(u) for u in (data[0] or b"").split()]
+        return max(uids, default=0)
+
+    def start(self):
+        self._connect()
+
+    def poll(self, deliveries):
+        try:
+            if self.conn is None:
+                self._connect()
+            self.conn.noop()   # lets the server tell us about new messages (untagged EXISTS)
+            self.conn.response("RECENT")   # not needed; dropped so it does not pile up
+            _, exists = self.conn.response("EXISTS")
+            if exists and exists[-1]:
+                self.exists = int(exists[-1])
+            if self.exists == 0:
+                return   # James answers BAD to "UID FETCH n:*" on an empty mailbox
+            typ, data = self.conn.uid("FETCH", f"{self.next_uid}:*", "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        except (OSError, imaplib.IMAP4.error, imaplib.IMAP4.abort, EOFError) as e:
+            deliveries.note_error(f"imap {type(e).__name__}: {str(e)[:80]}")
+            self.close()
+            return
+        now = time.time()
+        for item in data or []:
+            if not isinstance(item, tuple):
+                continue
+            uid = UID.search(item[0])
+            if not uid or int(uid.group(1)) < self.next_uid:
+                continue   # "n:*" also answers the last message when none is newer
+            self.next_uid = int(uid.group(1)) + 1
+            token = MESSAGE_ID_TOKEN.search(item[1] or b"")
+            if token:
+                deliveries.record(token.group(1).decode(), now)
+
+    def close(self):
+        if self.conn is not None:
+            try:
+                self.conn.logout()
+            except Exception:  # the connection may already be gone (node killed)
+                pass
+        self.conn = None
+
+
+class MaildirInboxes:
+    """Every Maildir under a root (the reference's), scanned for files not seen before."""
+
+    def __init__(self, root):
+        self.root = root
+        self.known = set()
+
+    def start(self):
+        pass
+
+    def poll(self, deliveries):
+        now = time.time()
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            if os.path.basename(dirpath) not in ("new", "cur"):
+                continue
+            for name in filenames:
+                # Dovecot moves new/ to cur/ only when a client reads; the base name stays
+                key = (os.path.dirname(dirpath), name.split(":2,")[0])
+                if key in self.known:
+                    continue
+                self.known.add(key)
+                try:
+                    with open(os.path.join(dirpath, name), "rb") as f:
+                        head = f.read(4096)
+                except FileNotFoundError:
+                    self.known.discard(key)   # moved between listing and opening: next poll
+                    continue
+                token = MESSAGE_ID_TOKEN.search(head)
+                if token:
+                    deliveries.record(token.group(1).decode(), now)
+
+    def close(self):
+        pass
+
+
+class Watcher(threading.Thread):
+    """Polls every inbox every `interval` seconds until stopped."""
+
+    def __init__(self, inboxes, deliveries, interval=0.5):
+        super().__init__(name="watcher", daemon=True)
+        self.inboxes, self.deliveries, self.interval = inboxes, deliveries, interval
+        self._stop_event = threading.Event()
+
+    def run(self):
+        while not self._stop_event.is_set():
+            started = time.monotonic()
+            for inbox in self.inboxes:
+                inbox.poll(self.deliveries)
+            self._stop_event.wait(max(0.0, self.interval - (time.monotonic() - started)))
+
+    def poll_once(self):
+        for inbox in self.inboxes:
+            inbox.poll(self.deliveries)
+
+    def stop(self):
+        self._stop_event.set()
+        self.join(30)
+        for inbox in self.inboxes:
+            inbox.close()
