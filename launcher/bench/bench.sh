@@ -18,4 +18,4 @@ if [ "$verb" = bench ] && [[ " $* " != *" --no-reference "* ]]; then
 fi
 mc_apt_install "${packages[@]}"
 cd "$MC_ROOT"
-PYTHONPATH=$HERE${PYTHONPATH:+:$PYTHONPATH} exec "$PYTHON" -m mailbench "$verb" "$@"
+PYTHONPATH=$HERE:$MC_ROOT/launcher/lib${PYTHONPATH:+:$PYTHONPATH} exec "$PYTHON" -m mailbench "$verb" "$@"
