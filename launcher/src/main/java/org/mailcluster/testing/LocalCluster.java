@@ -62,6 +62,15 @@ public final class LocalCluster {
         return execute(timeout, command);
     }
 
+    /** {@link #script}, for a step a test depends on: a non-zero exit fails with the script's output. */
+    public void scriptMustSucceed(Duration timeout, String script, String... args) {
+        Result result = script(timeout, script, args);
+        if (!result.succeeded()) {
+            throw new AssertionError(script + " " + String.join(" ", args) + " failed (exit " + result.exitCode() + "):\n"
+                + result.output());
+        }
+    }
+
     private Result execute(Duration timeout, List<String> command) {
         String[] args = command.toArray(String[]::new);
         try {

@@ -36,10 +36,6 @@ class FaultToleranceTest {
         alice = TestUser.create(cluster, "alice");
     }
 
-    void run(String script, String... args) {
-        LocalCluster.Result result = launcher.script(STEP, script, args);
-        assertThat(result.exitCode()).as(script + " " + String.join(" ", args) + ":\n" + result.output()).isZero();
-    }
 
     long copiesOf(String subject) throws Exception {
         return alice.inbox(cluster).messages().stream().filter(m -> m.contains(subject)).count();
@@ -48,13 +44,13 @@ class FaultToleranceTest {
     @Test
     void withRabbitMqDownTheMxAnswers4xxAndDeliversAgainOnceItIsBack() throws Exception {
         String during = "during outage " + UUID.randomUUID();
-        run("launcher/services/rabbitmq.sh", "stop");
+        launcher.scriptMustSucceed(STEP, "launcher/services/rabbitmq.sh", "stop");
         int code;
         try {
             code = Smtp.send(cluster.mx().get(0), "sender@outside.test", alice.address(),
                 MailFlowTest.message("sender@outside.test", alice.address(), during, "must not be accepted"));
         } finally {
-            run("launcher/services/rabbitmq.sh", "start");
+            launcher.scriptMustSucceed(STEP, "launcher/services/rabbitmq.sh", "start");
         }
         assertThat(code).as("reply at DATA while the queue is unavailable").isBetween(400, 499);
 
@@ -70,7 +66,7 @@ class FaultToleranceTest {
     @Test
     void mailAcceptedWhileTheMailboxNodeIsDownIsDeliveredOnceItStarts() throws Exception {
         String subject = "while mailbox tier down " + UUID.randomUUID();
-        run("launcher/nodes.sh", "stop-one", "mailbox1");
+        launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "stop-one", "mailbox1");
         try {
             for (var mx : cluster.mx()) {
                 assertThat(Smtp.send(mx, "sender@outside.test", alice.address(),
@@ -89,7 +85,7 @@ class FaultToleranceTest {
             assertThat(waiting).as("mails waiting in the delivery queue while no mailbox node runs")
                 .isGreaterThanOrEqualTo(cluster.mx().size());
         } finally {
-            run("launcher/nodes.sh", "start-one", "mailbox1");
+            launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "start-one", "mailbox1");
         }
         List<String> messages = alice.inbox(cluster)
             .awaitMessages(all -> all.stream().filter(m -> m.contains(subject)).count() >= cluster.mx().size(), MailFlowTest.DELIVERY);

@@ -102,16 +102,14 @@ class MxCrashTest {
                 assertThat(System.nanoTime()).as("a third of the messages accepted within 5 minutes").isLessThan(deadline);
                 Thread.sleep(50);
             }
-            LocalCluster.Result fault = launcher.script(Duration.ofMinutes(2), "launcher/nodes.sh", verb, "mx1");
-            assertThat(fault.exitCode()).as(verb + " mx1: " + fault.output()).isZero();
+            launcher.scriptMustSucceed(Duration.ofMinutes(2), "launcher/nodes.sh", verb, "mx1");
             refusedAfterStop = connectionRefused(mx.get(0));
             for (Future<?> sender : running) {
                 sender.get(10, TimeUnit.MINUTES);
             }
         } finally {
             senders.shutdownNow();
-            LocalCluster.Result restarted = launcher.script(Duration.ofMinutes(5), "launcher/nodes.sh", "start-one", "mx1");
-            assertThat(restarted.exitCode()).as("restarting mx1: " + restarted.output()).isZero();
+            launcher.scriptMustSucceed(Duration.ofMinutes(5), "launcher/nodes.sh", "start-one", "mx1");
         }
 
         Mailbox inbox = alice.inbox(cluster);

@@ -47,16 +47,12 @@ class SearchIndexOperationsTest {
         this.webAdmin = new WebAdmin(cluster);
     }
 
-    void run(String script, String... args) {
-        LocalCluster.Result result = launcher.script(STEP, script, args);
-        assertThat(result.exitCode()).as(script + " " + String.join(" ", args) + ":\n" + result.output()).isZero();
-    }
 
     @Test
     void withOpenSearchDownMailIsDeliveredAndReadableAndBecomesFindableWhenItReturns() throws Exception {
         TestUser bob = TestUser.create(cluster, "bob");
         String token = "outage" + UUID.randomUUID().toString().replace("-", "");
-        run("launcher/services/opensearch.sh", "stop");
+        launcher.scriptMustSucceed(STEP, "launcher/services/opensearch.sh", "stop");
         try {
             int code = Smtp.send(cluster.mx().get(0), "sender@outside.test", bob.address(),
                 MailFlowTest.message("sender@outside.test", bob.address(), "during the search outage", "look for " + token));
@@ -77,7 +73,7 @@ class SearchIndexOperationsTest {
                     .hasMessageContaining("NO");
             }
         } finally {
-            run("launcher/services/opensearch.sh", "start");
+            launcher.scriptMustSucceed(STEP, "launcher/services/opensearch.sh", "start");
         }
 
         try (ImapFolderSession imap = new ImapFolderSession(cluster.imap(), bob.address(), bob.password())) {
