@@ -89,10 +89,6 @@ class MessageIndexLayout {
         return json.readTree(response.getEntity().getContent()).path("status").asText("unknown");
     }
 
-    boolean isReady() {
-        return ready.get();
-    }
-
     private void createCurrentIndex() throws IOException {
         Request request = new Request("PUT", "/" + settings.currentIndex());
         request.setJsonEntity(json.writeValueAsString(indexDefinition()));
