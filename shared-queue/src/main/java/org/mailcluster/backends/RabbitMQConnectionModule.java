@@ -30,7 +30,7 @@ import reactor.rabbitmq.Sender;
 
 /**
  * The node's connection to RabbitMQ, configured by {@code rabbitmq.properties}: one resilient
- * connection and a channel pool. After a broker restart the RabbitMQ client recovers the
+ * connection, and a channel for each publication ({@link ChannelPerUse}). After a broker restart the RabbitMQ client recovers the
  * connection with its channels and consumers; the registered
  * {@link SimpleConnectionPool.ReconnectionHandler}s (the event bus's) re-declare what they own.
  */
@@ -74,7 +74,7 @@ public class RabbitMQConnectionModule extends AbstractModule {
     @Singleton
     ReactorRabbitMQChannelPool channelPool(SimpleConnectionPool connections, ReactorRabbitMQChannelPool.Configuration configuration,
                                            MetricFactory metrics) {
-        ReactorRabbitMQChannelPool pool = new ReactorRabbitMQChannelPool(connections.getResilientConnection(), configuration, metrics);
+        ReactorRabbitMQChannelPool pool = new ChannelPerUse(connections.getResilientConnection(), configuration, metrics);
         pool.start();
         return pool;
     }

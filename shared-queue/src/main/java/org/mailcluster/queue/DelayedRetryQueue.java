@@ -18,6 +18,7 @@ import org.reactivestreams.Publisher;
 
 import com.google.common.collect.ImmutableMap;
 
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.rabbitmq.BindingSpecification;
 import reactor.rabbitmq.ExchangeSpecification;
@@ -34,6 +35,8 @@ import reactor.rabbitmq.Sender;
  * dead-lettered to QUEUE's own exchange, where QUEUE's consumers pick them up. Nothing consumes
  * the delay queues, so a delayed mail survives the loss of any node, like any queued mail.
  * Delays are rounded up to the second; a zero or negative delay enqueues directly.
+ *
+ * <p>Dequeued mail is never dead-lettered by its consumer ({@link RequeueOnReject}).
  */
 public class DelayedRetryQueue implements ManageableMailQueue {
 
@@ -108,7 +111,7 @@ public class DelayedRetryQueue implements ManageableMailQueue {
 
     @Override
     public Publisher<MailQueueItem> deQueue() {
-        return queue.deQueue();
+        return Flux.from(queue.deQueue()).map(item -> new RequeueOnReject(item, getName().asString()));
     }
 
     @Override

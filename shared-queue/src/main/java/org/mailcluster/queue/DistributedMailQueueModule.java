@@ -58,6 +58,7 @@ public class DistributedMailQueueModule extends AbstractModule {
     protected void configure() {
         bind(QueueTopology.class).toInstance(tier);
         bind(TierMailQueueFactory.class).in(Scopes.SINGLETON);
+        bind(MimeMessageStore.Factory.class).to(QueuedMessageStores.class).in(Scopes.SINGLETON);
 
         Multibinder<CassandraModule> tables = Multibinder.newSetBinder(binder(), CassandraModule.class);
         tables.addBinding().toInstance(org.apache.james.queue.rabbitmq.view.cassandra.CassandraMailQueueViewModule.MODULE);

@@ -1,0 +1,71 @@
+package org.mailcluster.backends;
+
+import java.time.Duration;
+import java.util.function.BiConsumer;
+
+import org.apache.james.backends.rabbitmq.ReactorRabbitMQChannelPool;
+import org.apache.james.metrics.api.MetricFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.SignalType;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * The channels everything on a node publishes with (mail queues, event bus): a new channel for
+ * each use, closed after it, instead of James's pool of a few reused channels.
+ *
+ * <p>Why: after a broker restart under load, James's pool lost track of channels that were
+ * borrowed when the connection died (it finds borrowed channels again by channel number, which
+ * the new connection reuses), and once all were lost, every enqueue failed with "Timeout
+ * waiting for idle object" until the node was restarted: the MX answered 4xx for good. A
+ * channel per use cannot leak; it costs two round trips to a broker that is on the local
+ * network (open, and confirm mode for publisher confirms), negligible next to the confirm
+ * itself, which waits for the broker's disk.
+ */
+class ChannelPerUse extends ReactorRabbitMQChannelPool {
+    private static final Logger LOGGER = LoggerFactory.getLogger(ChannelPerUse.class);
+    private static final Duration OPEN_TIMEOUT = Duration.ofSeconds(10);
+
+    private final Mono<Connection> connection;
+
+    ChannelPerUse(Mono<Connection> connection, Configuration configuration, MetricFactory metrics) {
+        super(connection, configuration, metrics);
+        this.connection = connection;
+    }
+
+    @Override
+    public Mono<? extends Channel> getChannelMono() {
+        return connection
+            .flatMap(open -> Mono.fromCallable(open::createChannel).subscribeOn(Schedulers.boundedElastic()))
+            .timeout(OPEN_TIMEOUT);
+    }
+
+    @Override
+    public BiConsumer<SignalType, Channel> getChannelCloseHandler() {
+        return (signal, channel) -> closeQuietly(channel);
+    }
+
+    @Override
+    public Mono<Boolean> tryChannel() {
+        return Mono.usingWhen(getChannelMono(),
+                channel -> Mono.just(channel.isOpen()),
+                channel -> Mono.fromRunnable(() -> closeQuietly(channel)))
+            .onErrorResume(any -> Mono.just(false));
+    }
+
+    private static void closeQuietly(Channel channel) {
+        try {
+            if (channel.isOpen()) {
+                channel.close();
+            }
+        } catch (Exception e) {
+            // Its connection is gone, and the channel with it.
+            LOGGER.debug("Closing channel {} failed", channel.getChannelNumber(), e);
+        }
+    }
+}

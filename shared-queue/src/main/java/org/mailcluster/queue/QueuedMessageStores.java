@@ -1,0 +1,83 @@
+package org.mailcluster.queue;
+
+import java.io.InputStream;
+
+import javax.inject.Inject;
+import javax.mail.internet.MimeMessage;
+
+import org.apache.james.blob.api.BlobId;
+import org.apache.james.blob.api.BlobStore;
+import org.apache.james.blob.api.BucketName;
+import org.apache.james.blob.api.ObjectNotFoundException;
+import org.apache.james.blob.api.Store;
+import org.apache.james.blob.mail.MimeMessagePartsId;
+import org.apache.james.blob.mail.MimeMessageStore;
+import org.apache.james.util.ReactorUtils;
+import org.reactivestreams.Publisher;
+
+import reactor.core.publisher.Mono;
+
+/**
+ * The message stores of queued mail: James's, except that reading a message whose blobs are
+ * gone fails with {@link ObjectNotFoundException}.
+ *
+ * <p>Why: the RabbitMQ mail queue dead-letters a reference whose blobs are gone, but only when
+ * loading it fails with that exception. The blobs of a queued mail are deleted right after its
+ * acknowledgement; when a broker restart loses the acknowledgement, the broker redelivers the
+ * (already handled) reference. James's loader then failed differently: the spooler subscribes
+ * with {@code onErrorContinue}, which silently drops the read error of one blob, and the
+ * message decoder then fails with an {@code IllegalArgumentException}, which the queue retries
+ * by requeueing, thousands of times a second and for ever (seen in chaos runs). Checking that
+ * both blobs exist first, in a plain {@code Mono}, makes the error arrive as itself.
+ */
+public class QueuedMessageStores extends MimeMessageStore.Factory {
+
+    private final BlobStore blobStore;
+
+    @Inject
+    public QueuedMessageStores(BlobStore blobStore) {
+        super(blobStore);
+        this.blobStore = blobStore;
+    }
+
+    @Override
+    public Store<MimeMessage, MimeMessagePartsId> mimeMessageStore(BucketName bucketName) {
+        Store<MimeMessage, MimeMessagePartsId> store = super.mimeMessageStore(bucketName);
+        return new Store<>() {
+            @Override
+            public Mono<MimeMessagePartsId> save(MimeMessage message) {
+                return store.save(message);
+            }
+
+            @Override
+            public Mono<MimeMessage> read(MimeMessagePartsId ids) {
+                return mustExist(bucketName, ids.getHeaderBlobId())
+                    .then(mustExist(bucketName, ids.getBodyBlobId()))
+                    .then(store.read(ids));
+            }
+
+            @Override
+            public Publisher<Void> delete(MimeMessagePartsId ids) {
+                return store.delete(ids);
+            }
+        };
+    }
+
+    /** Reads the first byte: that fetches the blob's metadata and first part, nothing more. */
+    private Mono<Void> mustExist(BucketName bucketName, BlobId blobId) {
+        return Mono.<Void>fromRunnable(() -> {
+            try (InputStream stream = blobStore.read(bucketName, blobId)) {
+                stream.read();
+            } catch (ObjectNotFoundException e) {
+                throw e;
+            } catch (Exception e) {
+                for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+                    if (cause instanceof ObjectNotFoundException) {
+                        throw (ObjectNotFoundException) cause;
+                    }
+                }
+                throw new IllegalStateException("Could not read blob " + blobId.asString(), e);
+            }
+        }).subscribeOn(ReactorUtils.BLOCKING_CALL_WRAPPER);
+    }
+}
