@@ -34,6 +34,18 @@ ensure_keystore() {
   chmod 600 "$dir/keystore.p12"
 }
 
+# JMAP signs its (draft protocol) tokens with a key James names "james". It has a keystore of
+# its own: beside the TLS entry, the JDK's default key manager would pick it for IMAP and SMTP.
+ensure_jmap_signing_key() {
+  local dir=$MC_VAR/secrets
+  [ -s "$dir/jmap-signing.p12" ] && return 0
+  (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$dir/jmap-signing-password")
+  keytool -genkeypair -alias james -keyalg RSA -keysize 2048 -validity 3650 -dname "CN=jmap.$MC_DOMAIN" \
+    -storetype PKCS12 -keystore "$dir/jmap-signing.p12" -storepass "$(cat "$dir/jmap-signing-password")" \
+    >>"$MC_LOG/keytool.log" 2>&1 || mc_die "could not create the JMAP signing key; see $MC_LOG/keytool.log"
+  chmod 600 "$dir/jmap-signing.p12"
+}
+
 # The header file curl sends to webadmin (kept out of command lines, hence out of `ps`).
 webadmin_header_file() {
   local f=$MC_VAR/secrets/webadmin-header
@@ -83,6 +95,8 @@ start_one() {
   (
     export MC_NODE_HOME=$home MC_BIND_ADDRESS=$addr MC_HOSTNAME=$name.$MC_DOMAIN MC_DOMAIN
     export MC_SMTP_PORT=25 MC_SUBMISSION_PORT=587 MC_SUBMISSIONS_PORT=465 MC_IMAP_PORT=143 MC_IMAPS_PORT=993
+    export MC_JMAP_PORT=$(mc_jmap_port "$(node_index "$name")")
+    export MC_JMAP_URL=http://$addr:$MC_JMAP_PORT MC_JMAP_WEBSOCKET_URL=ws://$addr:$MC_JMAP_PORT
     export MC_WEBADMIN_ADDRESS=$addr MC_WEBADMIN_PORT=$WEBADMIN_PORT MC_WEBADMIN_SECRET_FILE=$(mc_webadmin_secret_file)
     export MC_CASSANDRA_NODES=$MC_CASSANDRA_ADDR:$MC_CASSANDRA_PORT MC_CASSANDRA_KEYSPACE=mailcluster MC_CASSANDRA_REPLICATION_FACTOR=1
     export MC_RABBITMQ_URI=amqp://$MC_RABBITMQ_ADDR:$MC_RABBITMQ_PORT MC_RABBITMQ_MANAGEMENT_URI=http://$MC_RABBITMQ_ADDR:$MC_RABBITMQ_MGMT_PORT
@@ -90,6 +104,7 @@ start_one() {
     export MC_DNS_SERVER=$MC_DNS_ADDR
     export MC_OPENSEARCH_URL=http://$MC_OPENSEARCH_ADDR:$MC_OPENSEARCH_PORT MC_SEARCH_INDEX_SHARDS=${MC_SEARCH_INDEX_SHARDS:-1} MC_SEARCH_INDEX_REPLICAS=${MC_SEARCH_INDEX_REPLICAS:-0}
     export MC_TLS_KEYSTORE=$MC_VAR/secrets/keystore.p12 MC_TLS_KEYSTORE_PASSWORD=$(cat "$MC_VAR/secrets/keystore-password")
+    export MC_JMAP_SIGNING_KEYSTORE=$MC_VAR/secrets/jmap-signing.p12 MC_JMAP_SIGNING_KEYSTORE_PASSWORD=$(cat "$MC_VAR/secrets/jmap-signing-password")
     export MC_SPOOLER_THREADS=${MC_SPOOLER_THREADS:-8} MC_REMOTE_DELIVERY_THREADS=${MC_REMOTE_DELIVERY_THREADS:-8}
     # The local cluster retries a failing remote MX sooner than production (5 minutes first).
     export MC_REMOTE_DELIVERY_DELAYS=${MC_REMOTE_DELIVERY_DELAYS:-20 seconds, 1 minute, 5 minutes, 30 minutes, 2 hours, 6 hours}
@@ -104,7 +119,7 @@ node_ports() {
   case $(node_type "$1") in
     mx) echo 25 ;;
     submission) echo 587 465 ;;
-    mailbox) echo 143 993 ;;
+    mailbox) echo 143 993 "$(mc_jmap_port "$(node_index "$1")")" ;;
   esac
 }
 
@@ -115,6 +130,7 @@ ensure_domain() {
 
 start() {
   ensure_keystore
+  ensure_jmap_signing_key
   build
   local name first=""
   for name in $(node_names); do start_one "$name"; done
@@ -150,7 +166,7 @@ status() {
 purge() { rm -rf "$NODES_DIR"; }
 
 case ${1:?usage: nodes.sh start|stop|status|purge|build|start-one NAME|stop-one NAME|kill NAME} in
-  start-one) ensure_keystore; start_one "$2"; mc_wait "$2" 180 probe_one "$2" ;;
+  start-one) ensure_keystore; ensure_jmap_signing_key; start_one "$2"; mc_wait "$2" 180 probe_one "$2" ;;
   stop-one) mc_stop_pid "$2" 60 ;;
   kill) pid=$(mc_pid "$2") && kill -KILL "$pid" ;;
   *) "$1" ;;

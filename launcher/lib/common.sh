@@ -118,6 +118,11 @@ MC_BACKUP_MX_ADDR=${MC_BACKUP_MX_ADDR:-127.0.1.100}
 MC_REMOTE_DOMAIN=${MC_REMOTE_DOMAIN:-remote.test}
 MC_REMOTE_MX_ADDR=${MC_REMOTE_MX_ADDR:-127.0.9.1}
 
+# mc_jmap_port INDEX -> JMAP's port on mailbox node INDEX. James 3.8.1's JMAP server listens
+# on every interface (it has no bind address setting), so mailbox nodes sharing this machine
+# need a port each.
+mc_jmap_port() { echo $((8080 + $1)); }
+
 # mc_node_addr TYPE INDEX -> the loopback address of one node.
 mc_node_addr() {
   case $1 in

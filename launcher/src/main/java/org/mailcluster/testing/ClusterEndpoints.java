@@ -62,6 +62,11 @@ public record ClusterEndpoints(Map<String, String> variables) {
         return hostPort(get("MAILCLUSTER_IMAP"));
     }
 
+    /** JMAP's base URL on the first mailbox node ({@code /jmap/session} is under it). */
+    public URI jmap() {
+        return URI.create(get("MAILCLUSTER_JMAP"));
+    }
+
     public URI webadmin() {
         return URI.create(get("MAILCLUSTER_WEBADMIN"));
     }

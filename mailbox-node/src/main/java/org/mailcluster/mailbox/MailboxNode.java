@@ -2,6 +2,7 @@ package org.mailcluster.mailbox;
 
 import org.apache.james.JamesServerMain;
 import org.mailcluster.events.DistributedEventBusModule;
+import org.mailcluster.mailbox.jmap.JmapModule;
 import org.mailcluster.mailbox.search.OpenSearchSearchModule;
 import org.mailcluster.node.NodeServer;
 import org.mailcluster.queue.QueueTopology;
@@ -18,6 +19,8 @@ import com.google.inject.util.Modules;
  *       mailboxes ({@link MailboxProtocolsModule});</li>
  *   <li>IMAP SEARCH/SORT on an OpenSearch index fed by mailbox events, with webadmin
  *       reindex tasks ({@link OpenSearchSearchModule});</li>
+ *   <li>JMAP (RFC 8621) over HTTP ({@code conf/jmap.properties}, {@link JmapModule}), with
+ *       {@code Email/query} on the same index;</li>
  *   <li>mailbox events over RabbitMQ ({@link DistributedEventBusModule}), so every mailbox
  *       node sees what another delivered;</li>
  *   <li>plus what every node runs: {@link NodeServer}.</li>
@@ -34,6 +37,9 @@ public final class MailboxNode {
                 new CassandraMailboxStorageModule(),
                 new OpenSearchSearchModule(),
                 new MailboxProtocolsModule(),
-                new DistributedEventBusModule())));
+                new DistributedEventBusModule()))
+            // JMAP brings its own JWT verifier, dequeue decorator and default processors, in
+            // place of the ones NodeServer gives tiers without JMAP.
+            .overrideWith(new JmapModule()));
     }
 }
