@@ -110,7 +110,9 @@ start_one() {
     export MC_REMOTE_DELIVERY_DELAYS=${MC_REMOTE_DELIVERY_DELAYS:-20 seconds, 1 minute, 5 minutes, 30 minutes, 2 hours, 6 hours}
     export JAVA_OPTS=${MC_NODE_JAVA_OPTS:--Xms256m -Xmx768m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError}
     # Through logcap.py: the log is capped in size, so an error loop cannot fill the disk.
-    exec setsid bash "$dist/bin/start" </dev/null > >(exec python3 "$MC_ROOT/launcher/lib/logcap.py" "$MC_LOG/$name.log") 2>&1
+    # logcap gets no stdout of ours: whoever started us (a benchmark reading our output) would
+    # otherwise wait for the node to exit.
+    exec setsid bash "$dist/bin/start" </dev/null > >(exec python3 "$MC_ROOT/launcher/lib/logcap.py" "$MC_LOG/$name.log" >/dev/null 2>&1) 2>&1
   ) &
   echo $! > "$MC_RUN/$name.pid"
 }
