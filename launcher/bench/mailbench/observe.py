@@ -50,7 +50,8 @@ class ImapInbox:
     def __init__(self, host, port, user, password):
         self.host, self.port, self.user, self.password = host, port, user, password
         self.conn = None
-        self.next_uid = None   # first UID not looked at yet
+        self.next_uid = None   # first UID of this run
+        self.seen = set()      # UIDs already counted
         self.exists = 0        # messages in INBOX, as the server last said
 
     def _connect(self):
@@ -90,19 +91,28 @@ class ImapInbox:
                 self.exists = int(exists[-1])
             if self.exists == 0:
                 return   # James answers BAD to "UID FETCH n:*" on an empty mailbox
-            typ, data = self.conn.uid("FETCH", f"{self.next_uid}:*", "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            # Every UID of this run, not just those above the last seen: concurrent deliveries
+            # can make UID n+1 visible before UID n, and n would otherwise never be counted.
+            typ, listing = self.conn.uid("FETCH", f"{self.next_uid}:*", "(UID)")
+            new = sorted({int(m.group(1)) for item in listing or [] if isinstance(item, bytes)
+                          for m in [UID.search(item)] if m and int(m.group(1)) >= self.next_uid} - self.seen)
+            data = []
+            for start in range(0, len(new), 200):
+                chunk = ",".join(str(uid) for uid in new[start:start + 200])
+                typ, part = self.conn.uid("FETCH", chunk, "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+                data.extend(part or [])
         except (OSError, imaplib.IMAP4.error, imaplib.IMAP4.abort, EOFError) as e:
             deliveries.note_error(f"imap {type(e).__name__}: {str(e)[:80]}")
             self.close()
             return
         now = time.time()
-        for item in data or []:
+        for item in data:
             if not isinstance(item, tuple):
                 continue
             uid = UID.search(item[0])
-            if not uid or int(uid.group(1)) < self.next_uid:
-                continue   # "n:*" also answers the last message when none is newer
-            self.next_uid = int(uid.group(1)) + 1
+            if not uid or int(uid.group(1)) in self.seen:
+                continue
+            self.seen.add(int(uid.group(1)))
             token = MESSAGE_ID_TOKEN.search(item[1] or b"")
             if token:
                 deliveries.record(token.group(1).decode(), now)
