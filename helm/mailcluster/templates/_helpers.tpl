@@ -1,0 +1,247 @@
+{{/*
+Names, labels and the fixed facts about each tier. Every other template ranges over
+"mailcluster.tierNames" and reads the tier's values under .Values.<tier>.
+*/}}
+
+{{- define "mailcluster.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "mailcluster.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "mailcluster.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels common to every object of the release. */}}
+{{- define "mailcluster.labels" -}}
+helm.sh/chart: {{ include "mailcluster.chart" . }}
+app.kubernetes.io/name: {{ include "mailcluster.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/part-of: mailcluster
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "mailcluster.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mailcluster.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* The three node types, in the order their objects are rendered. */}}
+{{- define "mailcluster.tierNames" -}}
+mx submission mailbox
+{{- end }}
+
+{{/*
+What the chart knows about each tier and values cannot change: the ports inside the container
+(unprivileged, so no capability is needed; the Services publish the standard ports), the MC_*
+variable that sets each, and the name the tier is known by outside. A port with "service: jmap"
+is published by a Service of its own (<fullname>-mailbox-jmap, values under mailbox.jmap), not
+by the tier's Service.
+*/}}
+{{- define "mailcluster.tierFacts" -}}
+mx:
+  publicName: mx
+  ports:
+    - name: smtp
+      containerPort: 10025
+      env: MC_SMTP_PORT
+submission:
+  publicName: submission
+  ports:
+    - name: submission
+      containerPort: 10587
+      env: MC_SUBMISSION_PORT
+    - name: submissions
+      containerPort: 10465
+      env: MC_SUBMISSIONS_PORT
+mailbox:
+  publicName: imap
+  ports:
+    - name: imap
+      containerPort: 10143
+      env: MC_IMAP_PORT
+    - name: imaps
+      containerPort: 10993
+      env: MC_IMAPS_PORT
+    - name: jmap
+      containerPort: 10080
+      env: MC_JMAP_PORT
+      service: jmap
+{{- end }}
+
+{{/* Labels of one tier's objects: (dict "root" $ "tier" "mx") */}}
+{{- define "mailcluster.tierLabels" -}}
+{{ include "mailcluster.labels" .root }}
+app.kubernetes.io/component: {{ .tier }}-node
+{{- end }}
+
+{{- define "mailcluster.tierSelectorLabels" -}}
+{{ include "mailcluster.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .tier }}-node
+{{- end }}
+
+{{/* Name of the Secret holding the webadmin token and backend credentials. */}}
+{{- define "mailcluster.credentialsSecret" -}}
+{{- if .Values.credentials.existingSecret }}
+{{- .Values.credentials.existingSecret }}
+{{- else }}
+{{- printf "%s-credentials" (include "mailcluster.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/* Secret and key of the keystore password. */}}
+{{- define "mailcluster.keystorePasswordSecret" -}}
+{{- if eq .Values.tls.mode "secret" }}
+{{- default .Values.tls.secret.name .Values.tls.secret.passwordSecretName }}
+{{- else }}
+{{- include "mailcluster.credentialsSecret" . }}
+{{- end }}
+{{- end }}
+
+{{- define "mailcluster.keystorePasswordKey" -}}
+{{- if eq .Values.tls.mode "secret" }}
+{{- .Values.tls.secret.passwordKey }}
+{{- else }}
+{{- print "keystore-password" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret holding JMAP's signing key: mailbox.jmap.signingKey.existingSecret (a PKCS12 keystore
+and its password), or the one the chart generates (a PEM key and certificate, and a password).
+*/}}
+{{- define "mailcluster.jmapSigningSecret" -}}
+{{- if .Values.mailbox.jmap.signingKey.existingSecret }}
+{{- .Values.mailbox.jmap.signingKey.existingSecret }}
+{{- else }}
+{{- printf "%s-jmap-signing" (include "mailcluster.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/* Image of one tier: (dict "root" $ "tier" "mx") */}}
+{{- define "mailcluster.image" -}}
+{{- $tv := index .root.Values .tier }}
+{{- $repo := default (printf "%s/%s-node" (trimSuffix "/" .root.Values.image.repositoryPrefix) .tier) $tv.image.repository }}
+{{- $tag := default (default .root.Chart.AppVersion .root.Values.image.tag) $tv.image.tag }}
+{{- printf "%s:%s" $repo $tag }}
+{{- end }}
+
+{{/* The HELO / greeting name of one tier: its hostname value, or <publicName>.<domain>. */}}
+{{- define "mailcluster.hostname" -}}
+{{- $tv := index .root.Values .tier }}
+{{- $facts := index (include "mailcluster.tierFacts" .root | fromYaml) .tier }}
+{{- default (printf "%s.%s" $facts.publicName .root.Values.domain) $tv.hostname }}
+{{- end }}
+
+{{/*
+True when the chart has to mount its own cassandra.properties: the one in the image reads no
+credentials and fixes the local datacenter to datacenter1 (see values.yaml, backends.cassandra).
+*/}}
+{{- define "mailcluster.cassandraOverride" -}}
+{{- if or .Values.backends.cassandra.auth.enabled (ne .Values.backends.cassandra.localDatacenter "datacenter1") }}true{{ end }}
+{{- end }}
+
+{{/*
+JMAP on the mailbox tier, as YAML: host, the Service's name and port, the ingress TLS Secret,
+and the URLs the session object gives clients (MC_JMAP_URL, MC_JMAP_WEBSOCKET_URL): the values
+mailbox.jmap.url / websocketUrl, or else derived from how JMAP is exposed (values.yaml).
+*/}}
+{{- define "mailcluster.jmap" -}}
+{{- $j := .Values.mailbox.jmap }}
+{{- $fullname := include "mailcluster.fullname" . }}
+{{- $host := default (printf "jmap.%s" .Values.domain) $j.host }}
+{{- $svcName := printf "%s-mailbox-jmap" $fullname }}
+{{- $port := int (required "mailbox.jmap.service.ports.jmap is required" $j.service.ports.jmap) }}
+{{- $url := trimSuffix "/" $j.url }}
+{{- if not $url }}
+{{- if $j.ingress.enabled }}
+{{- $url = printf "%s://%s" (ternary "https" "http" $j.ingress.tls.enabled) $host }}
+{{- else if eq $j.service.type "LoadBalancer" }}
+{{- $url = printf "http://%s%s" $host (ternary "" (printf ":%d" $port) (eq $port 80)) }}
+{{- else if eq $j.service.type "NodePort" }}
+{{- $nodePort := index ($j.service.nodePorts | default dict) "jmap" }}
+{{- if not $nodePort }}{{ fail "mailbox.jmap.service.type=NodePort: set mailbox.jmap.url to the URL clients reach JMAP at, or mailbox.jmap.service.nodePorts.jmap (the URL is then http://<host>:<nodePort>)" }}{{ end }}
+{{- $url = printf "http://%s:%v" $host $nodePort }}
+{{- else }}
+{{- $url = printf "http://%s.%s.svc%s" $svcName .Release.Namespace (ternary "" (printf ":%d" $port) (eq $port 80)) }}
+{{- end }}
+{{- end }}
+{{- $ws := trimSuffix "/" $j.websocketUrl }}
+{{- if not $ws }}
+{{- $ws = printf "ws%s" (trimPrefix "http" $url) }}
+{{- end }}
+host: {{ $host | quote }}
+serviceName: {{ $svcName | quote }}
+servicePort: {{ $port }}
+url: {{ $url | quote }}
+websocketUrl: {{ $ws | quote }}
+tlsSecretName: {{ default (printf "%s-jmap-tls" $fullname) $j.ingress.tls.secretName | quote }}
+{{- end }}
+
+{{/* Checks of values that would otherwise fail only at run time, or leak a secret. */}}
+{{- define "mailcluster.validate" -}}
+{{- $b := .Values.backends }}
+{{- if not $b.cassandra.nodes }}{{ fail "backends.cassandra.nodes is required (host:port[,host:port...] of your Cassandra)" }}{{ end }}
+{{- if not $b.rabbitmq.uri }}{{ fail "backends.rabbitmq.uri is required (amqp://host:5672 of your RabbitMQ)" }}{{ end }}
+{{- if not $b.rabbitmq.managementUri }}{{ fail "backends.rabbitmq.managementUri is required (http://host:15672: the mail queues use the management API)" }}{{ end }}
+{{- if not $b.opensearch.url }}{{ fail "backends.opensearch.url is required (http://host:9200 of your OpenSearch)" }}{{ end }}
+{{- range $k, $v := dict "backends.rabbitmq.uri" $b.rabbitmq.uri "backends.rabbitmq.managementUri" $b.rabbitmq.managementUri "backends.opensearch.url" $b.opensearch.url }}
+{{- if contains "@" $v }}{{ fail (printf "%s must not contain credentials (it lands in a ConfigMap): put them under credentials.*" $k) }}{{ end }}
+{{- end }}
+{{- if not (has .Values.tls.mode (list "selfSigned" "secret")) }}{{ fail "tls.mode must be selfSigned or secret" }}{{ end }}
+{{- if and (eq .Values.tls.mode "secret") (not .Values.tls.secret.name) }}{{ fail "tls.mode=secret needs tls.secret.name (a Secret holding the PKCS12 keystore)" }}{{ end }}
+{{- if not .Values.domain }}{{ fail "domain is required" }}{{ end }}
+{{- $j := .Values.mailbox.jmap }}
+{{- if and $j.url (not (regexMatch "^https?://[^/]+" $j.url)) }}{{ fail (printf "mailbox.jmap.url=%s: expected an http:// or https:// URL (what clients reach JMAP at)" $j.url) }}{{ end }}
+{{- if and $j.websocketUrl (not (regexMatch "^wss?://[^/]+" $j.websocketUrl)) }}{{ fail (printf "mailbox.jmap.websocketUrl=%s: expected a ws:// or wss:// URL" $j.websocketUrl) }}{{ end }}
+{{- if not (has $j.service.type (list "ClusterIP" "NodePort" "LoadBalancer")) }}{{ fail "mailbox.jmap.service.type must be ClusterIP, NodePort or LoadBalancer" }}{{ end }}
+{{- $jmap := include "mailcluster.jmap" . | fromYaml }}
+{{- if contains "@" $jmap.url }}{{ fail "mailbox.jmap.url must not contain credentials" }}{{ end }}
+{{- $sk := $j.signingKey }}
+{{- range $old := list "secretName" "passwordSecretName" }}
+{{- if get $sk $old }}{{ fail (printf "mailbox.jmap.signingKey.%s is gone (chart 0.3.0): JMAP's signing key is a keystore of its own, no longer merged into the TLS keystore. Name a Secret holding a PKCS12 keystore with a private-key entry \"james\" and its password in mailbox.jmap.signingKey.existingSecret (keys keystoreKey, passwordKey), or leave it empty to have the chart generate one; see docs/deploy.md, \"JMAP\"" $old) }}{{ end }}
+{{- end }}
+{{- if $sk.existingSecret }}
+{{- if not (and $sk.keystoreKey $sk.passwordKey) }}{{ fail "mailbox.jmap.signingKey.existingSecret needs keystoreKey and passwordKey (the Secret's keys holding the PKCS12 keystore and its password)" }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The conf/ files a tier overrides, as YAML (file name -> content): (dict "root" $ "tier" "mx").
+Its own confOverrides win over the chart's cassandra.properties.
+*/}}
+{{- define "mailcluster.confFiles" -}}
+{{- $files := dict }}
+{{- if include "mailcluster.cassandraOverride" .root }}
+{{- $props := .root.Files.Get "files/cassandra.properties" }}
+{{- if .root.Values.backends.cassandra.auth.enabled }}
+{{- $props = printf "%scassandra.user=${env:MC_CASSANDRA_USER}\ncassandra.password=${env:MC_CASSANDRA_PASSWORD}\n" $props }}
+{{- end }}
+{{- $_ := set $files "cassandra.properties" $props }}
+{{- end }}
+{{- $files = merge (deepCopy ((index .root.Values .tier).confOverrides | default dict)) $files }}
+{{- if $files }}
+{{- toYaml $files }}
+{{- end }}
+{{- end }}
+
+{{- define "mailcluster.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "mailcluster.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
