@@ -21,29 +21,27 @@ node_index() { echo "${1##*[!0-9]}"; }
 node_addr() { mc_node_addr "$(node_type "$1")" "$(node_index "$1")"; }
 node_dist() { echo "$MC_ROOT/$(node_type "$1")-node/target/dist"; }
 
-# TLS for SMTP/IMAP: one self-signed certificate for the cluster's names, made once.
-ensure_keystore() {
-  local dir=$MC_VAR/secrets
-  [ -s "$dir/keystore.p12" ] && return 0
+# ensure_key_pair NAME ALIAS WHAT KEYTOOL-ARGS...: a self-signed key pair in
+# var/secrets/NAME.p12 (PKCS12), its password in var/secrets/NAME-password, made once.
+ensure_key_pair() {
+  local dir=$MC_VAR/secrets name=$1 alias=$2 what=$3
+  shift 3
+  [ -s "$dir/$name.p12" ] && return 0
   mkdir -p "$dir" && chmod 700 "$dir"
-  (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$dir/keystore-password")
-  keytool -genkeypair -alias mailcluster -keyalg RSA -keysize 2048 -validity 3650 \
-    -dname "CN=$MC_DOMAIN" -ext "SAN=dns:$MC_DOMAIN,dns:*.$MC_DOMAIN,ip:127.0.0.1" \
-    -storetype PKCS12 -keystore "$dir/keystore.p12" -storepass "$(cat "$dir/keystore-password")" \
-    >>"$MC_LOG/keytool.log" 2>&1 || mc_die "could not create the TLS keystore; see $MC_LOG/keytool.log"
-  chmod 600 "$dir/keystore.p12"
+  (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$dir/$name-password")
+  keytool -genkeypair -alias "$alias" -keyalg RSA -keysize 2048 -validity 3650 "$@" \
+    -storetype PKCS12 -keystore "$dir/$name.p12" -storepass "$(cat "$dir/$name-password")" \
+    >>"$MC_LOG/keytool.log" 2>&1 || mc_die "could not create the $what; see $MC_LOG/keytool.log"
+  chmod 600 "$dir/$name.p12"
 }
 
-# JMAP signs its (draft protocol) tokens with a key James names "james". It has a keystore of
-# its own: beside the TLS entry, the JDK's default key manager would pick it for IMAP and SMTP.
-ensure_jmap_signing_key() {
-  local dir=$MC_VAR/secrets
-  [ -s "$dir/jmap-signing.p12" ] && return 0
-  (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$dir/jmap-signing-password")
-  keytool -genkeypair -alias james -keyalg RSA -keysize 2048 -validity 3650 -dname "CN=jmap.$MC_DOMAIN" \
-    -storetype PKCS12 -keystore "$dir/jmap-signing.p12" -storepass "$(cat "$dir/jmap-signing-password")" \
-    >>"$MC_LOG/keytool.log" 2>&1 || mc_die "could not create the JMAP signing key; see $MC_LOG/keytool.log"
-  chmod 600 "$dir/jmap-signing.p12"
+ensure_keystores() {
+  # TLS for SMTP/IMAP: one self-signed certificate for the cluster's names.
+  ensure_key_pair keystore mailcluster "TLS keystore" \
+    -dname "CN=$MC_DOMAIN" -ext "SAN=dns:$MC_DOMAIN,dns:*.$MC_DOMAIN,ip:127.0.0.1"
+  # JMAP signs its (draft protocol) tokens with a key James names "james", in a keystore of
+  # its own: beside the TLS entry, the JDK's default key manager would pick it for IMAP and SMTP.
+  ensure_key_pair jmap-signing james "JMAP signing key" -dname "CN=jmap.$MC_DOMAIN"
 }
 
 # The header file curl sends to webadmin (kept out of command lines, hence out of `ps`).
@@ -131,8 +129,7 @@ ensure_domain() {
 }
 
 start() {
-  ensure_keystore
-  ensure_jmap_signing_key
+  ensure_keystores
   build
   local name first=""
   for name in $(node_names); do start_one "$name"; done
@@ -168,7 +165,7 @@ status() {
 purge() { rm -rf "$NODES_DIR"; }
 
 case ${1:?usage: nodes.sh start|stop|status|purge|build|start-one NAME|stop-one NAME|kill NAME} in
-  start-one) ensure_keystore; ensure_jmap_signing_key; start_one "$2"; mc_wait "$2" 180 probe_one "$2" ;;
+  start-one) ensure_keystores; start_one "$2"; mc_wait "$2" 180 probe_one "$2" ;;
   stop-one) mc_stop_pid "$2" 60 ;;
   kill) pid=$(mc_pid "$2") && kill -KILL "$pid" ;;
   *) "$1" ;;

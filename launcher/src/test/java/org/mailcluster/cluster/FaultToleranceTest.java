@@ -36,7 +36,6 @@ class FaultToleranceTest {
         alice = TestUser.create(cluster, "alice");
     }
 
-
     long copiesOf(String subject) throws Exception {
         return alice.inbox(cluster).messages().stream().filter(m -> m.contains(subject)).count();
     }

@@ -2,7 +2,6 @@ package org.mailcluster.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 
@@ -22,8 +21,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 @ExtendWith(MailClusterExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class JmapTest {
-    static final Duration DELIVERY = Duration.ofSeconds(60);
-
     ClusterEndpoints cluster;
     TestUser user;
 
@@ -64,7 +61,7 @@ class JmapTest {
         int code = Smtp.send(cluster.mx().get(0), "sender@outside.test", user.address(),
             MailFlowTest.message("sender@outside.test", user.address(), subject, "Hello from the MX tier"));
         assertThat(code).isEqualTo(250);
-        user.inbox(cluster).awaitMessages(all -> all.stream().anyMatch(m -> m.contains(subject)), DELIVERY);
+        user.inbox(cluster).awaitMessages(all -> all.stream().anyMatch(m -> m.contains(subject)), MailFlowTest.DELIVERY);
 
         Jmap jmap = Jmap.login(cluster.jmap(), user.address(), user.password());
         String inbox = jmap.mailboxId("inbox");
@@ -114,7 +111,7 @@ class JmapTest {
     }
 
     private static List<String> awaitQuery(Jmap jmap, String mailbox, String filter, int expected) throws Exception {
-        long deadline = System.nanoTime() + DELIVERY.toNanos();
+        long deadline = System.nanoTime() + MailFlowTest.DELIVERY.toNanos();
         List<String> ids = jmap.query(mailbox, filter, null);
         while (ids.size() != expected && System.nanoTime() < deadline) {
             Thread.sleep(500);

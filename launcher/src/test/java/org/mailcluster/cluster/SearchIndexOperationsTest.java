@@ -47,7 +47,6 @@ class SearchIndexOperationsTest {
         this.webAdmin = new WebAdmin(cluster);
     }
 
-
     @Test
     void withOpenSearchDownMailIsDeliveredAndReadableAndBecomesFindableWhenItReturns() throws Exception {
         TestUser bob = TestUser.create(cluster, "bob");

@@ -237,9 +237,10 @@ class SearchTest {
     @Test
     @Order(4)
     void jmapEmailQueryFiltersAndSortsAsTheReferenceDoes() throws Exception {
-        ReferenceSearch reference = new ReferenceSearch(imap.fetchAll());
+        List<ImapFolderSession.Fetched> corpus = imap.fetchAll();
+        ReferenceSearch reference = new ReferenceSearch(corpus);
         Map<String, Long> uidByMessageId = new HashMap<>();
-        for (ImapFolderSession.Fetched fetched : imap.fetchAll()) {
+        for (ImapFolderSession.Fetched fetched : corpus) {
             Matcher id = Pattern.compile("Message-ID: <([^>]+)>").matcher(new String(fetched.content(), StandardCharsets.ISO_8859_1));
             assertThat(id.find()).isTrue();
             uidByMessageId.put(id.group(1), fetched.uid());
@@ -303,7 +304,7 @@ class SearchTest {
         // wrong side), so the expectation comes straight from those dates; no message is on
         // the boundary, where James's inclusiveness differs from RFC 8621's.
         Instant boundary = Instant.parse("2024-03-04T00:00:00Z");
-        List<ImapFolderSession.Fetched> live = imap.fetchAll().stream()
+        List<ImapFolderSession.Fetched> live = corpus.stream()
             .filter(m -> !m.flags().contains(Flag.DELETED)).toList();
         assertThat(live).noneMatch(m -> m.internalDate().toInstant().equals(boundary));
         SortedSet<Long> after = new TreeSet<>(live.stream().filter(m -> m.internalDate().toInstant().isAfter(boundary))
