@@ -115,6 +115,21 @@ start_one() {
   echo $! > "$MC_RUN/$name.pid"
 }
 
+# A node that exits during start-up is started again, twice at most, as Kubernetes restarts
+# a pod whose container exits. On a cluster's first start every node creates the schema and
+# the queues at once, on a Cassandra that has just started; a statement there can time out,
+# and the next start finds the work done. The cause is printed each time (mc_wait); a node
+# that runs but does not become healthy is not restarted.
+await_healthy() {
+  local name=$1 attempt
+  for attempt in 1 2 3; do
+    mc_wait "$name" 180 probe_one "$name" && return 0
+    if mc_pid "$name" >/dev/null || [ "$attempt" = 3 ]; then return 1; fi
+    mc_say "$name: starting it again (attempt $((attempt + 1)) of 3)"
+    start_one "$name"
+  done
+}
+
 node_ports() {
   case $(node_type "$1") in
     mx) echo 25 ;;
@@ -134,7 +149,7 @@ start() {
   local name first=""
   for name in $(node_names); do start_one "$name"; done
   for name in $(node_names); do
-    mc_wait "$name" 180 probe_one "$name" || exit 1
+    await_healthy "$name" || exit 1
     mc_say "$name healthy at $(node_addr "$name") (pid $(mc_pid "$name"))"
     first=${first:-$name}
   done
@@ -165,7 +180,7 @@ status() {
 purge() { rm -rf "$NODES_DIR"; }
 
 case ${1:?usage: nodes.sh start|stop|status|purge|build|start-one NAME|stop-one NAME|kill NAME} in
-  start-one) ensure_keystores; start_one "$2"; mc_wait "$2" 180 probe_one "$2" ;;
+  start-one) ensure_keystores; start_one "$2"; await_healthy "$2" ;;
   stop-one) mc_stop_pid "$2" 60 ;;
   kill) pid=$(mc_pid "$2") && kill -KILL "$pid" ;;
   *) "$1" ;;

@@ -43,6 +43,18 @@ mc_port_free() {
   ! (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
 }
 
+# mc_log_cause LOG: what a failed start printed, for the caller's error output.
+# The last lines of a Java log are the bottom of a stack trace, which names no
+# cause; the exception and "Caused by" lines before them do, so those come first.
+mc_log_cause() {
+  [ -f "$1" ] || return 0
+  { echo "--- errors in $1:"
+    grep -E '(ERROR|Exception|Error:|Caused by)' "$1" | grep -vE '^[[:space:]]+at ' | tail -n 12
+    echo "--- last lines of $1:"
+    tail -n 8 "$1"
+  } >&2 2>/dev/null
+}
+
 # mc_wait NAME TIMEOUT_SECONDS PROBE... : polls PROBE until it succeeds.
 # On timeout, or if the process recorded for NAME dies, fails naming the
 # service and its log file.
@@ -53,13 +65,13 @@ mc_wait() {
     if "$@" >/dev/null 2>&1; then return 0; fi
     if [ -f "$MC_RUN/$name.pid" ] && ! mc_pid "$name" >/dev/null; then
       mc_say "ERROR: $name exited during start-up; see its log: $MC_LOG/$name.log"
-      tail -n 20 "$MC_LOG/$name.log" >&2 2>/dev/null
+      mc_log_cause "$MC_LOG/$name.log"
       return 1
     fi
     sleep 1
   done
   mc_say "ERROR: $name did not become healthy within ${timeout}s; see its log: $MC_LOG/$name.log"
-  tail -n 20 "$MC_LOG/$name.log" >&2 2>/dev/null
+  mc_log_cause "$MC_LOG/$name.log"
   return 1
 }
 

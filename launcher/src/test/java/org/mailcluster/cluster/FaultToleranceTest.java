@@ -14,6 +14,11 @@ import org.mailcluster.testing.ClusterEndpoints;
 import org.mailcluster.testing.LocalCluster;
 import org.mailcluster.testing.MailClusterExtension;
 
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.GetResponse;
+
 /**
  * A component goes away: the cluster must never answer 250 for mail it cannot keep, and must
  * deliver what it accepted once the component is back, exactly once. Each test puts the cluster
@@ -34,10 +39,6 @@ class FaultToleranceTest {
         this.launcher = launcher;
         this.cluster = cluster;
         alice = TestUser.create(cluster, "alice");
-    }
-
-    long copiesOf(String subject) throws Exception {
-        return alice.inbox(cluster).messages().stream().filter(m -> m.contains(subject)).count();
     }
 
     @Test
@@ -89,7 +90,81 @@ class FaultToleranceTest {
         List<String> messages = alice.inbox(cluster)
             .awaitMessages(all -> all.stream().filter(m -> m.contains(subject)).count() >= cluster.mx().size(), MailFlowTest.DELIVERY);
         Thread.sleep(3000);
-        assertThat(copiesOf(subject)).as("copies delivered of the mails sent through " + cluster.mx()).isEqualTo(cluster.mx().size());
+        assertThat(copiesOf(alice, subject)).as("copies delivered of the mails sent through " + cluster.mx()).isEqualTo(cluster.mx().size());
         assertThat(messages).isNotEmpty();
+    }
+
+    /**
+     * RabbitMQ hands a queued mail out again when it did not get its acknowledgement (the
+     * broker restarted, or a node's connection dropped, while a spooler worked on the mail),
+     * sometimes while the first copy is still being delivered. Here the delivery queue is given
+     * the same queued mail twice while no mailbox node runs, so that the node takes both copies
+     * together when it starts: each recipient must still get one copy.
+     */
+    @Test
+    void aMailTheQueueHandsOutTwiceIsStoredOncePerRecipient() throws Exception {
+        TestUser bob = TestUser.create(cluster, "bob");
+        String subject = "handed out twice " + UUID.randomUUID();
+        String deliveryQueue = "JamesMailQueue-workqueue-delivery";
+        ConnectionFactory rabbitMq = new ConnectionFactory();
+        rabbitMq.setUri(cluster.rabbitmq());
+        launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "stop-one", "mailbox1");
+        try (Connection connection = rabbitMq.newConnection(); Channel channel = connection.createChannel()) {
+            try (Smtp smtp = Smtp.connect(cluster.mx().get(0))) {
+                assertThat(smtp.ehlo("client.test")).isEqualTo(250);
+                assertThat(smtp.mailFrom("sender@outside.test")).isEqualTo(250);
+                assertThat(smtp.rcptTo(alice.address())).isEqualTo(250);
+                assertThat(smtp.rcptTo(bob.address())).isEqualTo(250);
+                assertThat(smtp.data(MailFlowTest.message("sender@outside.test", alice.address() + ", " + bob.address(),
+                    subject, "one copy each, however often the queue hands it out"))).isEqualTo(250);
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (channel.queueDeclarePassive(deliveryQueue).getMessageCount() < 1 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            GetResponse queued = channel.basicGet(deliveryQueue, false);
+            assertThat(queued).as("the mail handed to the delivery queue by the MX").isNotNull();
+            channel.confirmSelect();
+            channel.basicPublish("", deliveryQueue, queued.getProps(), queued.getBody());
+            channel.waitForConfirmsOrDie(10_000);
+            channel.basicNack(queued.getEnvelope().getDeliveryTag(), false, true);
+            deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (channel.queueDeclarePassive(deliveryQueue).getMessageCount() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            assertThat(channel.queueDeclarePassive(deliveryQueue).getMessageCount())
+                .as("copies of the mail waiting in the delivery queue").isEqualTo(2);
+        } finally {
+            launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "start-one", "mailbox1");
+        }
+        alice.inbox(cluster).awaitMessages(all -> all.stream().anyMatch(m -> m.contains(subject)), MailFlowTest.DELIVERY);
+        bob.inbox(cluster).awaitMessages(all -> all.stream().anyMatch(m -> m.contains(subject)), MailFlowTest.DELIVERY);
+        awaitDeliveryQueueSettled();
+        assertThat(copiesOf(alice, subject)).as("copies in " + alice.address() + "'s INBOX").isEqualTo(1);
+        assertThat(copiesOf(bob, subject)).as("copies in " + bob.address() + "'s INBOX").isEqualTo(1);
+    }
+
+    long copiesOf(TestUser user, String subject) throws Exception {
+        return user.inbox(cluster).messages().stream().filter(m -> m.contains(subject)).count();
+    }
+
+    /**
+     * Waits until the delivery queue has held nothing for 15 s: longer than a copy held back
+     * while another was being stored takes to come back (the deferred processor's first
+     * delay, 10 s), so a late duplicate would be in the INBOX by then.
+     */
+    void awaitDeliveryQueueSettled() throws Exception {
+        WebAdmin webadmin = new WebAdmin(cluster);
+        long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+        long emptySince = System.nanoTime();
+        while (System.nanoTime() < deadline) {
+            if (webadmin.queueSize("delivery") > 0) {
+                emptySince = System.nanoTime();
+            } else if (System.nanoTime() - emptySince > Duration.ofSeconds(15).toNanos()) {
+                return;
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("the delivery queue did not stay empty for 15 s within 3 minutes");
     }
 }

@@ -2,6 +2,7 @@ package org.mailcluster.mailbox;
 
 import org.apache.james.JamesServerMain;
 import org.mailcluster.events.DistributedEventBusModule;
+import org.mailcluster.mailbox.delivery.DeliveryLogModule;
 import org.mailcluster.mailbox.jmap.JmapModule;
 import org.mailcluster.mailbox.search.OpenSearchSearchModule;
 import org.mailcluster.node.NodeServer;
@@ -14,7 +15,9 @@ import com.google.inject.util.Modules;
  *
  * <ul>
  *   <li>its spooler consumes the {@code delivery} queue ({@code conf/mailetcontainer.xml}) and
- *       delivers into Cassandra mailboxes ({@link CassandraMailboxStorageModule});</li>
+ *       delivers into Cassandra mailboxes ({@link CassandraMailboxStorageModule}), each
+ *       recipient's copy of a message once even when the queue redelivers it
+ *       ({@link DeliveryLogModule});</li>
  *   <li>IMAP on 143 (STARTTLS) and 993 ({@code conf/imapserver.xml}), webadmin routes for
  *       mailboxes ({@link MailboxProtocolsModule});</li>
  *   <li>IMAP SEARCH/SORT on an OpenSearch index fed by mailbox events, with webadmin
@@ -35,6 +38,7 @@ public final class MailboxNode {
         JamesServerMain.main(NodeServer.compose(QueueTopology.MAILBOX,
             Modules.combine(
                 new CassandraMailboxStorageModule(),
+                new DeliveryLogModule(),
                 new OpenSearchSearchModule(),
                 new MailboxProtocolsModule(),
                 new DistributedEventBusModule()))

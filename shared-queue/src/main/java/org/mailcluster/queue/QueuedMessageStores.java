@@ -1,6 +1,7 @@
 package org.mailcluster.queue;
 
 import java.io.InputStream;
+import java.time.Duration;
 
 import javax.inject.Inject;
 import javax.mail.internet.MimeMessage;
@@ -29,8 +30,17 @@ import reactor.core.publisher.Mono;
  * message decoder then fails with an {@code IllegalArgumentException}, which the queue retries
  * by requeueing, thousands of times a second and for ever (seen in chaos runs). Checking that
  * both blobs exist first, in a plain {@code Mono}, makes the error arrive as itself.
+ *
+ * <p>Any other read failure (Cassandra unreachable) is reported after {@link #READ_FAILURE_PAUSE}:
+ * the queue requeues a mail it could not load at once, and the broker hands it straight back,
+ * so without a pause every consumer spins through its unacknowledged mail, logging a stack
+ * trace each time, for as long as Cassandra is away (about 200 MB of log a minute per node in a
+ * chaos run). The pause bounds that to the consumer's prefetch per pause.
  */
 public class QueuedMessageStores extends MimeMessageStore.Factory {
+
+    /** How long a failed read of a queued mail waits before the queue hears of it and requeues the mail. */
+    static final Duration READ_FAILURE_PAUSE = Duration.ofSeconds(5);
 
     private final BlobStore blobStore;
 
@@ -53,7 +63,9 @@ public class QueuedMessageStores extends MimeMessageStore.Factory {
             public Mono<MimeMessage> read(MimeMessagePartsId ids) {
                 return mustExist(bucketName, ids.getHeaderBlobId())
                     .then(mustExist(bucketName, ids.getBodyBlobId()))
-                    .then(store.read(ids));
+                    .then(store.read(ids))
+                    .onErrorResume(failure -> !(failure instanceof ObjectNotFoundException),
+                        failure -> Mono.delay(READ_FAILURE_PAUSE).then(Mono.error(failure)));
             }
 
             @Override
