@@ -3,12 +3,7 @@ package org.mailcluster.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 
@@ -58,7 +53,7 @@ class RemoteDeliveryRetryTest {
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
         long waiting = 0;
         while (waiting == 0 && System.nanoTime() < deadline) {
-            waiting = messagesIn(FIRST_DELAY_QUEUE);
+            waiting = RabbitMqQueues.of(cluster).messagesIn(FIRST_DELAY_QUEUE);
             Thread.sleep(200);
         }
         assertThat(waiting).as("mails waiting in " + FIRST_DELAY_QUEUE + " after the first failed attempt").isGreaterThanOrEqualTo(1);
@@ -79,18 +74,5 @@ class RemoteDeliveryRetryTest {
             assertThat(delivered).as("copies of the retried mail at the remote MX").hasSize(1);
             assertThat(delivered.get(0)).contains("X-Rcpt-Args: <" + recipient + ">");
         }
-    }
-
-    long messagesIn(String queue) throws Exception {
-        URI management = URI.create(cluster.get("MAILCLUSTER_RABBITMQ_MANAGEMENT"));
-        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                management.resolve("/api/queues/%2F/" + queue))
-                .header("Authorization", "Basic " + Base64.getEncoder().encodeToString("guest:guest".getBytes()))
-                .build(), HttpResponse.BodyHandlers.ofString());
-        if (response.statusCode() == 404) {
-            return 0;
-        }
-        String body = response.body();
-        return body.matches("(?s).*\"messages\":(\\d+).*") ? Long.parseLong(body.replaceAll("(?s).*?\"messages\":(\\d+).*", "$1")) : 0;
     }
 }

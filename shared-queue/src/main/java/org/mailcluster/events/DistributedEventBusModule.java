@@ -28,7 +28,10 @@ import com.google.inject.multibindings.ProvidesIntoSet;
  * (quota, search index) run once per event in the cluster, not once per node.
  *
  * <p>Events a listener failed to handle, after retries, are kept in memory on the node that
- * failed (James publishes no Cassandra store for them at 3.8.1).
+ * failed (James publishes no Cassandra store for them at 3.8.1). So are events that could not
+ * be published at all (RabbitMQ away): the operation that raised them still completes
+ * ({@link OutageTolerantEventBus}) and they are published again later
+ * ({@link FailedPublicationReplay}).
  */
 public class DistributedEventBusModule extends AbstractModule {
 
@@ -38,7 +41,8 @@ public class DistributedEventBusModule extends AbstractModule {
         bind(EventSerializer.class).to(MailboxEventSerializer.class);
         bind(NamingStrategy.class).toInstance(NamingStrategy.MAILBOX_EVENT_NAMING_STRATEGY);
         bind(RabbitMQEventBus.class).in(Scopes.SINGLETON);
-        bind(EventBus.class).to(RabbitMQEventBus.class);
+        bind(OutageTolerantEventBus.class).in(Scopes.SINGLETON);
+        bind(EventBus.class).to(OutageTolerantEventBus.class);
         Multibinder.newSetBinder(binder(), EventBus.class).addBinding().to(EventBus.class);
         Multibinder.newSetBinder(binder(), RegistrationKey.Factory.class).addBinding().to(MailboxIdRegistrationKey.Factory.class);
         bind(RetryBackoffConfiguration.class).toInstance(RetryBackoffConfiguration.DEFAULT);
@@ -58,5 +62,10 @@ public class DistributedEventBusModule extends AbstractModule {
     @ProvidesIntoSet
     InitializationOperation startEventBus(RabbitMQEventBus eventBus) {
         return InitilizationOperationBuilder.forClass(RabbitMQEventBus.class).init(eventBus::start);
+    }
+
+    @ProvidesIntoSet
+    InitializationOperation replayFailedPublications(FailedPublicationReplay replay) {
+        return InitilizationOperationBuilder.forClass(FailedPublicationReplay.class).init(replay::start);
     }
 }
