@@ -354,7 +354,7 @@ def main(argv):
     bench.add_argument("--messages", type=int, default=20000)
     bench.add_argument("--concurrency", type=int, default=8)
     bench.add_argument("--no-reference", dest="reference", action="store_false")
-    bench.add_argument("--time-limit", type=int, default=1800, help="hard deadline of the whole run, seconds")
+    bench.add_argument("--time-limit", type=int, default=7200, help="hard deadline of the whole run, seconds")
     chaos = verbs.add_parser("chaos", help="fault runs under load, with the accounting of every message")
     chaos.add_argument("--messages", type=int, default=1000, help="messages per fault")
     chaos.add_argument("--concurrency", type=int, default=4)
