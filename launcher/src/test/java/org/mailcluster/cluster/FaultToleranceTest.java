@@ -2,6 +2,7 @@ package org.mailcluster.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Date;
@@ -20,6 +21,9 @@ import org.mailcluster.testing.ClusterEndpoints;
 import org.mailcluster.testing.LocalCluster;
 import org.mailcluster.testing.MailClusterExtension;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
@@ -131,7 +135,9 @@ class FaultToleranceTest {
             GetResponse queued = channel.basicGet(deliveryQueue, false);
             assertThat(queued).as("the mail handed to the delivery queue by the MX").isNotNull();
             channel.confirmSelect();
-            channel.basicPublish("", deliveryQueue, queued.getProps(), queued.getBody());
+            // As the MX publishes: through the queue's exchange. A dead-lettered message keeps its
+            // routing key, and only James's reaches the queue's dead-letter queue.
+            channel.basicPublish(queued.getEnvelope().getExchange(), queued.getEnvelope().getRoutingKey(), queued.getProps(), queued.getBody());
             channel.waitForConfirmsOrDie(10_000);
             channel.basicNack(queued.getEnvelope().getDeliveryTag(), false, true);
             deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -184,6 +190,76 @@ class FaultToleranceTest {
             Thread.sleep(1000);
         }
         assertThat(found).as("UID SEARCH SUBJECT after RabbitMQ came back").containsExactly(uid);
+    }
+
+    /**
+     * A queued reference whose message is gone (what a broker restart leaves when it loses the
+     * acknowledgement of mail already delivered, whose blobs were then deleted) is set aside by
+     * the queue instead of being retried for ever, and the operator sees it in webadmin, where
+     * looking leaves it in place and DELETE discards it.
+     */
+    @Test
+    void aReferenceWhoseMessageIsGoneIsSetAsideAndShownInWebadmin() throws Exception {
+        String deliveryQueue = "JamesMailQueue-workqueue-delivery";
+        String subject = "set aside " + UUID.randomUUID();
+        ObjectMapper json = new ObjectMapper();
+        String orphanEnqueueId = UUID.randomUUID().toString();
+        ConnectionFactory rabbitMq = new ConnectionFactory();
+        rabbitMq.setUri(cluster.rabbitmq());
+        launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "stop-one", "mailbox1");
+        try (Connection connection = rabbitMq.newConnection(); Channel channel = connection.createChannel()) {
+            assertThat(Smtp.send(cluster.mx().get(0), "sender@outside.test", alice.address(),
+                MailFlowTest.message("sender@outside.test", alice.address(), subject, "delivered once"))).isEqualTo(250);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (channel.queueDeclarePassive(deliveryQueue).getMessageCount() < 1 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            GetResponse queued = channel.basicGet(deliveryQueue, false);
+            assertThat(queued).as("the mail handed to the delivery queue by the MX").isNotNull();
+            ObjectNode orphan = (ObjectNode) json.readTree(queued.getBody());
+            orphan.put("enqueueId", orphanEnqueueId);
+            orphan.put("headerBlobId", UUID.randomUUID().toString());
+            orphan.put("bodyBlobId", UUID.randomUUID().toString());
+            channel.confirmSelect();
+            // As the MX publishes: through the queue's exchange. A dead-lettered message keeps its
+            // routing key, and only James's reaches the queue's dead-letter queue.
+            channel.basicPublish(queued.getEnvelope().getExchange(), queued.getEnvelope().getRoutingKey(), queued.getProps(), json.writeValueAsBytes(orphan));
+            channel.waitForConfirmsOrDie(10_000);
+            channel.basicNack(queued.getEnvelope().getDeliveryTag(), false, true);
+        } finally {
+            launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "start-one", "mailbox1");
+        }
+        alice.inbox(cluster).awaitMessages(all -> all.stream().anyMatch(m -> m.contains(subject)), MailFlowTest.DELIVERY);
+
+        WebAdmin webadmin = new WebAdmin(cluster);
+        String deadLetters = "/mailQueues/delivery/deadLetters?limit=1000";
+        JsonNode setAside = json.readTree(webadmin.get(deadLetters));
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (enqueued(setAside, orphanEnqueueId) == null && System.nanoTime() < deadline) {
+            Thread.sleep(500);
+            setAside = json.readTree(webadmin.get(deadLetters));
+        }
+        JsonNode orphan = enqueued(setAside, orphanEnqueueId);
+        assertThat(orphan).as("the reference whose message is gone, in " + setAside).isNotNull();
+        assertThat(orphan.path("recipients").toString()).contains(alice.address());
+        long count = setAside.path("count").asLong();
+        assertThat(json.readTree(webadmin.get(deadLetters)).path("count").asLong()).as("after looking").isEqualTo(count);
+
+        HttpResponse<String> discarded = webadmin.send("DELETE", "/mailQueues/delivery/deadLetters", null);
+        assertThat(discarded.statusCode()).isEqualTo(200);
+        assertThat(json.readTree(discarded.body()).path("discarded").asLong()).isEqualTo(count);
+        assertThat(json.readTree(webadmin.get(deadLetters)).path("count").asLong()).as("after DELETE").isZero();
+        assertThat(webadmin.send("GET", "/mailQueues/no-such-queue/deadLetters", null).statusCode()).isEqualTo(404);
+        assertThat(copiesOf(alice, subject)).as("copies delivered").isEqualTo(1);
+    }
+
+    static JsonNode enqueued(JsonNode deadLetters, String enqueueId) {
+        for (JsonNode mail : deadLetters.path("mails")) {
+            if (enqueueId.equals(mail.path("enqueueId").asText())) {
+                return mail;
+            }
+        }
+        return null;
     }
 
     long copiesOf(TestUser user, String subject) throws Exception {

@@ -28,6 +28,7 @@ import org.apache.james.queue.rabbitmq.view.cassandra.CassandraMailQueueViewStar
 import org.apache.james.queue.rabbitmq.view.cassandra.MailQueueViewBlobReferenceSource;
 import org.apache.james.queue.rabbitmq.view.cassandra.configuration.CassandraMailQueueViewConfiguration;
 import org.apache.james.queue.rabbitmq.view.cassandra.configuration.CassandraMailQueueViewConfigurationModule;
+import org.apache.james.webadmin.Routes;
 import org.mailcluster.backends.RabbitMQConnectionModule;
 
 import com.google.common.collect.ImmutableSet;
@@ -78,6 +79,7 @@ public class DistributedMailQueueModule extends AbstractModule {
         // (James's RabbitMQMailQueueDeadLetterQueueHealthCheck is left out: it watches the
         // dead letters of a queue literally named "spool", which no tier has.)
         Multibinder.newSetBinder(binder(), HealthCheck.class).addBinding().to(BrowseStartHealthCheck.class);
+        Multibinder.newSetBinder(binder(), Routes.class).addBinding().to(DeadLetteredMailRoutes.class);
 
         // No spooler restart on reconnection (James's own distributed app registers one): the
         // RabbitMQ client recovers the connection with its channels and consumers by itself,
