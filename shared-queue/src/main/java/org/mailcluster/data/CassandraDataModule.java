@@ -6,6 +6,7 @@ import org.apache.commons.configuration2.ex.ConfigurationException;
 import org.apache.james.adapter.mailbox.DelegationStoreAuthorizator;
 import org.apache.james.backends.cassandra.components.CassandraModule;
 import org.apache.james.domainlist.api.DomainList;
+import org.apache.james.domainlist.api.DomainListException;
 import org.apache.james.domainlist.cassandra.CassandraDomainList;
 import org.apache.james.domainlist.lib.DomainListConfiguration;
 import org.apache.james.mailbox.Authorizator;
@@ -77,7 +78,30 @@ public class CassandraDataModule extends AbstractModule {
 
     @ProvidesIntoSet
     InitializationOperation configureDomains(DomainListConfiguration configuration, CassandraDomainList domains) {
-        return InitilizationOperationBuilder.forClass(CassandraDomainList.class).init(() -> domains.configure(configuration));
+        return InitilizationOperationBuilder.forClass(CassandraDomainList.class).init(() -> configureTogether(configuration, domains));
+    }
+
+    /**
+     * James's configuration adds the default domain when it is missing, with a lightweight
+     * transaction. Nodes that start together on a new cluster race there: the losers get
+     * "already exists", which James logs and then leaves their default domain unset, and the
+     * mailet container's start fails on it a moment later ("Null default domain"). The domain
+     * exists by then, so configuring once more sets it.
+     */
+    static void configureTogether(DomainListConfiguration configuration, CassandraDomainList domains) throws Exception {
+        domains.configure(configuration);
+        if (configuration.getDefaultDomain() != null && !hasDefaultDomain(domains)) {
+            domains.configure(configuration);
+        }
+    }
+
+    private static boolean hasDefaultDomain(CassandraDomainList domains) {
+        try {
+            domains.getDefaultDomain();
+            return true;
+        } catch (DomainListException unset) {
+            return false;
+        }
     }
 
     @ProvidesIntoSet
