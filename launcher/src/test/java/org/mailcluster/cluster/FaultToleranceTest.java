@@ -2,6 +2,8 @@ package org.mailcluster.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -10,6 +12,8 @@ import java.util.List;
 import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.function.UnaryOperator;
+import java.util.stream.Collectors;
 
 import javax.mail.Flags;
 
@@ -115,40 +119,7 @@ class FaultToleranceTest {
     void aMailTheQueueHandsOutTwiceIsStoredOncePerRecipient() throws Exception {
         TestUser bob = TestUser.create(cluster, "bob");
         String subject = "handed out twice " + UUID.randomUUID();
-        String deliveryQueue = "JamesMailQueue-workqueue-delivery";
-        ConnectionFactory rabbitMq = new ConnectionFactory();
-        rabbitMq.setUri(cluster.rabbitmq());
-        launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "stop-one", "mailbox1");
-        try (Connection connection = rabbitMq.newConnection(); Channel channel = connection.createChannel()) {
-            try (Smtp smtp = Smtp.connect(cluster.mx().get(0))) {
-                assertThat(smtp.ehlo("client.test")).isEqualTo(250);
-                assertThat(smtp.mailFrom("sender@outside.test")).isEqualTo(250);
-                assertThat(smtp.rcptTo(alice.address())).isEqualTo(250);
-                assertThat(smtp.rcptTo(bob.address())).isEqualTo(250);
-                assertThat(smtp.data(MailFlowTest.message("sender@outside.test", alice.address() + ", " + bob.address(),
-                    subject, "one copy each, however often the queue hands it out"))).isEqualTo(250);
-            }
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (channel.queueDeclarePassive(deliveryQueue).getMessageCount() < 1 && System.nanoTime() < deadline) {
-                Thread.sleep(200);
-            }
-            GetResponse queued = channel.basicGet(deliveryQueue, false);
-            assertThat(queued).as("the mail handed to the delivery queue by the MX").isNotNull();
-            channel.confirmSelect();
-            // As the MX publishes: through the queue's exchange. A dead-lettered message keeps its
-            // routing key, and only James's reaches the queue's dead-letter queue.
-            channel.basicPublish(queued.getEnvelope().getExchange(), queued.getEnvelope().getRoutingKey(), queued.getProps(), queued.getBody());
-            channel.waitForConfirmsOrDie(10_000);
-            channel.basicNack(queued.getEnvelope().getDeliveryTag(), false, true);
-            deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (channel.queueDeclarePassive(deliveryQueue).getMessageCount() < 2 && System.nanoTime() < deadline) {
-                Thread.sleep(200);
-            }
-            assertThat(channel.queueDeclarePassive(deliveryQueue).getMessageCount())
-                .as("copies of the mail waiting in the delivery queue").isEqualTo(2);
-        } finally {
-            launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "start-one", "mailbox1");
-        }
+        queueWithACopy(subject, List.of(alice, bob), reference -> reference);
         alice.inbox(cluster).awaitMessages(all -> all.stream().anyMatch(m -> m.contains(subject)), MailFlowTest.DELIVERY);
         bob.inbox(cluster).awaitMessages(all -> all.stream().anyMatch(m -> m.contains(subject)), MailFlowTest.DELIVERY);
         awaitDeliveryQueueSettled();
@@ -200,35 +171,20 @@ class FaultToleranceTest {
      */
     @Test
     void aReferenceWhoseMessageIsGoneIsSetAsideAndShownInWebadmin() throws Exception {
-        String deliveryQueue = "JamesMailQueue-workqueue-delivery";
         String subject = "set aside " + UUID.randomUUID();
         ObjectMapper json = new ObjectMapper();
         String orphanEnqueueId = UUID.randomUUID().toString();
-        ConnectionFactory rabbitMq = new ConnectionFactory();
-        rabbitMq.setUri(cluster.rabbitmq());
-        launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "stop-one", "mailbox1");
-        try (Connection connection = rabbitMq.newConnection(); Channel channel = connection.createChannel()) {
-            assertThat(Smtp.send(cluster.mx().get(0), "sender@outside.test", alice.address(),
-                MailFlowTest.message("sender@outside.test", alice.address(), subject, "delivered once"))).isEqualTo(250);
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (channel.queueDeclarePassive(deliveryQueue).getMessageCount() < 1 && System.nanoTime() < deadline) {
-                Thread.sleep(200);
+        queueWithACopy(subject, List.of(alice), reference -> {
+            try {
+                ObjectNode orphan = (ObjectNode) json.readTree(reference);
+                orphan.put("enqueueId", orphanEnqueueId);
+                orphan.put("headerBlobId", UUID.randomUUID().toString());
+                orphan.put("bodyBlobId", UUID.randomUUID().toString());
+                return json.writeValueAsBytes(orphan);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
-            GetResponse queued = channel.basicGet(deliveryQueue, false);
-            assertThat(queued).as("the mail handed to the delivery queue by the MX").isNotNull();
-            ObjectNode orphan = (ObjectNode) json.readTree(queued.getBody());
-            orphan.put("enqueueId", orphanEnqueueId);
-            orphan.put("headerBlobId", UUID.randomUUID().toString());
-            orphan.put("bodyBlobId", UUID.randomUUID().toString());
-            channel.confirmSelect();
-            // As the MX publishes: through the queue's exchange. A dead-lettered message keeps its
-            // routing key, and only James's reaches the queue's dead-letter queue.
-            channel.basicPublish(queued.getEnvelope().getExchange(), queued.getEnvelope().getRoutingKey(), queued.getProps(), json.writeValueAsBytes(orphan));
-            channel.waitForConfirmsOrDie(10_000);
-            channel.basicNack(queued.getEnvelope().getDeliveryTag(), false, true);
-        } finally {
-            launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "start-one", "mailbox1");
-        }
+        });
         alice.inbox(cluster).awaitMessages(all -> all.stream().anyMatch(m -> m.contains(subject)), MailFlowTest.DELIVERY);
 
         WebAdmin webadmin = new WebAdmin(cluster);
@@ -260,6 +216,51 @@ class FaultToleranceTest {
             }
         }
         return null;
+    }
+
+    /**
+     * With no mailbox node running, sends {@code subject} through an MX to {@code recipients},
+     * puts {@code copyOf} the reference the MX queued on the delivery queue beside it, and
+     * starts the mailbox node again, which then finds both waiting. The copy is published as
+     * the MX publishes, through the queue's exchange: a dead-lettered message keeps its routing
+     * key, and only James's reaches the queue's dead-letter queue.
+     */
+    void queueWithACopy(String subject, List<TestUser> recipients, UnaryOperator<byte[]> copyOf) throws Exception {
+        String deliveryQueue = "JamesMailQueue-workqueue-delivery";
+        ConnectionFactory rabbitMq = new ConnectionFactory();
+        rabbitMq.setUri(cluster.rabbitmq());
+        launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "stop-one", "mailbox1");
+        try (Connection connection = rabbitMq.newConnection(); Channel channel = connection.createChannel()) {
+            try (Smtp smtp = Smtp.connect(cluster.mx().get(0))) {
+                assertThat(smtp.ehlo("client.test")).isEqualTo(250);
+                assertThat(smtp.mailFrom("sender@outside.test")).isEqualTo(250);
+                for (TestUser recipient : recipients) {
+                    assertThat(smtp.rcptTo(recipient.address())).isEqualTo(250);
+                }
+                assertThat(smtp.data(MailFlowTest.message("sender@outside.test",
+                    recipients.stream().map(TestUser::address).collect(Collectors.joining(", ")),
+                    subject, "queued once, then found beside a copy of itself"))).isEqualTo(250);
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (channel.queueDeclarePassive(deliveryQueue).getMessageCount() < 1 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            GetResponse queued = channel.basicGet(deliveryQueue, false);
+            assertThat(queued).as("the mail handed to the delivery queue by the MX").isNotNull();
+            channel.confirmSelect();
+            channel.basicPublish(queued.getEnvelope().getExchange(), queued.getEnvelope().getRoutingKey(), queued.getProps(),
+                copyOf.apply(queued.getBody()));
+            channel.waitForConfirmsOrDie(10_000);
+            channel.basicNack(queued.getEnvelope().getDeliveryTag(), false, true);
+            deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (channel.queueDeclarePassive(deliveryQueue).getMessageCount() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            assertThat(channel.queueDeclarePassive(deliveryQueue).getMessageCount())
+                .as("the mail and its copy waiting in the delivery queue").isEqualTo(2);
+        } finally {
+            launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "start-one", "mailbox1");
+        }
     }
 
     long copiesOf(TestUser user, String subject) throws Exception {
