@@ -2,24 +2,31 @@
 # The cluster's node processes: MX, submission and mailbox nodes, each on its own loopback
 # address, each run from its node type's distribution (NODE-TYPE/target/dist, the same folder
 # the Dockerfile and the Helm chart use) with its settings in MC_* environment variables.
-# Verbs: start | stop | status | purge | build | start-one NAME | stop-one NAME | kill NAME
+# Verbs: start | stop | status | purge | build | start-one NAME | stop-one NAME | kill NAME | names | address NAME
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 NODES_DIR=$MC_VAR/nodes
 WEBADMIN_PORT=8000
 
-# "mx1 mx2 submission1 mailbox1" for the recorded cluster shape.
+# "mx1 mx2 submission1 mailbox1 [backupmx1]" for the recorded cluster shape.
 node_names() {
   local i
   for ((i = 1; i <= MC_MX_COUNT; i++)); do echo "mx$i"; done
   for ((i = 1; i <= MC_SUBMISSION_COUNT; i++)); do echo "submission$i"; done
   for ((i = 1; i <= MC_MAILBOX_COUNT; i++)); do echo "mailbox$i"; done
+  if [ "$MC_BACKUP_MX" = 1 ]; then echo backupmx1; fi
 }
 node_type() { echo "${1%%[0-9]*}"; }
 node_index() { echo "${1##*[!0-9]}"; }
 node_addr() { mc_node_addr "$(node_type "$1")" "$(node_index "$1")"; }
-node_dist() { echo "$MC_ROOT/$(node_type "$1")-node/target/dist"; }
+# A backup MX runs the MX node type's distribution, in its backup role (MC_MX_ROLE).
+node_dist() {
+  local type
+  type=$(node_type "$1")
+  [ "$type" = backupmx ] && type=mx
+  echo "$MC_ROOT/$type-node/target/dist"
+}
 
 # ensure_key_pair NAME ALIAS WHAT KEYTOOL-ARGS...: a self-signed key pair in
 # var/secrets/NAME.p12 (PKCS12), its password in var/secrets/NAME-password, made once.
@@ -93,6 +100,11 @@ start_one() {
   (
     export MC_NODE_HOME=$home MC_BIND_ADDRESS=$addr MC_HOSTNAME=$name.$MC_DOMAIN MC_DOMAIN
     export MC_SMTP_PORT=25 MC_SUBMISSION_PORT=587 MC_SUBMISSIONS_PORT=465 MC_IMAP_PORT=143 MC_IMAPS_PORT=993
+    case $(node_type "$name") in
+      backupmx) export MC_MX_ROLE=backup ;;
+      mx) export MC_MX_ROLE=primary ;;
+      mailbox) export MC_MAILBOX_TIER=$(mc_mailbox_tier "$(node_index "$name")") ;;
+    esac
     export MC_JMAP_PORT=$(mc_jmap_port "$(node_index "$name")")
     export MC_JMAP_URL=http://$addr:$MC_JMAP_PORT MC_JMAP_WEBSOCKET_URL=ws://$addr:$MC_JMAP_PORT
     export MC_WEBADMIN_ADDRESS=$addr MC_WEBADMIN_PORT=$WEBADMIN_PORT MC_WEBADMIN_SECRET_FILE=$(mc_webadmin_secret_file)
@@ -100,6 +112,9 @@ start_one() {
     export MC_RABBITMQ_URI=amqp://$MC_RABBITMQ_ADDR:$MC_RABBITMQ_PORT MC_RABBITMQ_MANAGEMENT_URI=http://$MC_RABBITMQ_ADDR:$MC_RABBITMQ_MGMT_PORT
     export MC_RABBITMQ_USER=guest MC_RABBITMQ_PASSWORD=guest
     export MC_DNS_SERVER=$MC_DNS_ADDR
+    export MC_RSPAMD_URL=http://$MC_RSPAMD_ADDR:$MC_RSPAMD_PORT MC_CLAMAV_ADDRESS=$MC_CLAMAV_ADDR:$MC_CLAMAV_PORT
+    # The test block list the cluster's DNS serves (launcher/services/dns.sh); production: real zones.
+    export MC_DNSBL_ZONES=${MC_DNSBL_ZONES:-bl.$MC_DOMAIN}
     export MC_OPENSEARCH_URL=http://$MC_OPENSEARCH_ADDR:$MC_OPENSEARCH_PORT MC_SEARCH_INDEX_SHARDS=${MC_SEARCH_INDEX_SHARDS:-1} MC_SEARCH_INDEX_REPLICAS=${MC_SEARCH_INDEX_REPLICAS:-0}
     export MC_TLS_KEYSTORE=$MC_VAR/secrets/keystore.p12 MC_TLS_KEYSTORE_PASSWORD=$(cat "$MC_VAR/secrets/keystore-password")
     export MC_JMAP_SIGNING_KEYSTORE=$MC_VAR/secrets/jmap-signing.p12 MC_JMAP_SIGNING_KEYSTORE_PASSWORD=$(cat "$MC_VAR/secrets/jmap-signing-password")
@@ -132,7 +147,7 @@ await_healthy() {
 
 node_ports() {
   case $(node_type "$1") in
-    mx) echo 25 ;;
+    mx|backupmx) echo 25 ;;
     submission) echo 587 465 ;;
     mailbox) echo 143 993 "$(mc_jmap_port "$(node_index "$1")")" ;;
   esac
@@ -160,7 +175,7 @@ start() {
 stop() {
   local name
   # Stop every node that has a PID file, whatever the recorded shape says now.
-  for f in "$MC_RUN"/mx*.pid "$MC_RUN"/submission*.pid "$MC_RUN"/mailbox*.pid; do
+  for f in "$MC_RUN"/mx*.pid "$MC_RUN"/backupmx*.pid "$MC_RUN"/submission*.pid "$MC_RUN"/mailbox*.pid; do
     [ -e "$f" ] || continue
     name=$(basename "$f" .pid)
     mc_stop_pid "$name" 60
@@ -182,6 +197,8 @@ purge() { rm -rf "$NODES_DIR"; }
 case ${1:?usage: nodes.sh start|stop|status|purge|build|start-one NAME|stop-one NAME|kill NAME} in
   start-one) ensure_keystores; start_one "$2"; await_healthy "$2" ;;
   stop-one) mc_stop_pid "$2" 60 ;;
-  kill) pid=$(mc_pid "$2") && kill -KILL "$pid" ;;
+  kill) mc_kill_pid "$2" ;;
+  names) node_names ;;
+  address) node_addr "$2" ;;
   *) "$1" ;;
 esac

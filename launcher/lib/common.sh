@@ -10,13 +10,18 @@ MC_DOWNLOADS=$MC_VAR/downloads
 mkdir -p "$MC_LOG" "$MC_RUN" "$MC_DOWNLOADS"
 
 # Loopback plan: every component has its own address so the local cluster
-# looks like separate hosts. Backends live on 127.0.3.x, DNS on 127.0.5.53.
+# looks like separate hosts. Backends live on 127.0.3.x, DNS on 127.0.5.53, scanners on 127.0.6.x.
 # Backend ports are off the standard ones so that a system-wide RabbitMQ (which
 # may listen on 0.0.0.0:5672) never collides with ours: ours must be ours, so
 # that fault tests may stop and restart it.
 MC_DOMAIN=${MC_DOMAIN:-mail.test}
 MC_DNS_ADDR=${MC_DNS_ADDR:-127.0.5.53}
 MC_DNS_PORT=${MC_DNS_PORT:-53}
+# Scanners (launcher/services/rspamd.sh, clamav.sh), each on its own loopback address.
+MC_RSPAMD_ADDR=${MC_RSPAMD_ADDR:-127.0.6.1}
+MC_RSPAMD_PORT=${MC_RSPAMD_PORT:-11333}
+MC_CLAMAV_ADDR=${MC_CLAMAV_ADDR:-127.0.6.2}
+MC_CLAMAV_PORT=${MC_CLAMAV_PORT:-3310}
 MC_RABBITMQ_ADDR=${MC_RABBITMQ_ADDR:-127.0.3.1}
 MC_RABBITMQ_PORT=${MC_RABBITMQ_PORT:-5673}
 MC_RABBITMQ_MGMT_PORT=${MC_RABBITMQ_MGMT_PORT:-15673}
@@ -91,6 +96,21 @@ mc_stop_pid() {
   rm -f "$MC_RUN/$name.pid"
 }
 
+# mc_kill_pid NAME: SIGKILL the recorded process, as a machine failure would, and return
+# once it is gone (or a zombie whose sockets the kernel has closed), so that what the caller
+# does next meets a dead process, not a dying one.
+mc_kill_pid() {
+  local pid state
+  pid=$(mc_pid "$1") || mc_die "$1 is not running"
+  kill -KILL "$pid"
+  for _ in $(seq 100); do
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 0
+    [ "$state" = Z ] && return 0
+    sleep 0.1
+  done
+  mc_die "$1 (pid $pid) still runs 10s after SIGKILL"
+}
+
 # mc_apt_install PKG...: installs Debian packages that are missing.
 mc_apt_install() {
   local missing=() p
@@ -123,6 +143,9 @@ mc_maven_fetch() {
 MC_MX_COUNT=${MC_MX_COUNT:-2}
 MC_SUBMISSION_COUNT=${MC_SUBMISSION_COUNT:-1}
 MC_MAILBOX_COUNT=${MC_MAILBOX_COUNT:-1}
+# Mailbox tiers, "NAME:COUNT,...": mailbox1.. belong to the tiers in this order (see
+# mc_mailbox_tier). Empty: every mailbox node is in the tier "default".
+MC_MAILBOX_TIERS=${MC_MAILBOX_TIERS:-}
 MC_BACKUP_MX=${MC_BACKUP_MX:-0}
 MC_BACKUP_MX_ADDR=${MC_BACKUP_MX_ADDR:-127.0.1.100}
 # A stand-in for the Internet: a domain whose MX is a loopback address where
@@ -135,9 +158,37 @@ MC_REMOTE_MX_ADDR=${MC_REMOTE_MX_ADDR:-127.0.9.1}
 # need a port each.
 mc_jmap_port() { echo $((8080 + $1)); }
 
+# mc_mailbox_tiers_count SPEC -> how many mailbox nodes "NAME:COUNT,..." asks for (and a check
+# of its syntax: tier names as the routing table takes them, counts of 1 or more).
+mc_mailbox_tiers_count() {
+  local spec=$1 total=0 part name count
+  IFS=, read -ra parts <<<"$spec"
+  for part in "${parts[@]}"; do
+    name=${part%%:*}; count=${part#*:}
+    [[ $part == *:* && $name =~ ^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$ && $count =~ ^[1-9][0-9]*$ ]] \
+      || mc_die "--mailbox-tiers: '$part' is not NAME:COUNT (NAME: lower-case letters, digits, '-'; COUNT >= 1)"
+    total=$((total + count))
+  done
+  [ "$total" -gt 0 ] || mc_die "--mailbox-tiers: no tier given"
+  echo "$total"
+}
+
+# mc_mailbox_tier INDEX -> the tier of mailbox node INDEX (1-based), from MC_MAILBOX_TIERS.
+mc_mailbox_tier() {
+  local index=$1 part count seen=0
+  [ -n "$MC_MAILBOX_TIERS" ] || { echo default; return; }
+  IFS=, read -ra parts <<<"$MC_MAILBOX_TIERS"
+  for part in "${parts[@]}"; do
+    count=${part#*:}; seen=$((seen + count))
+    if [ "$index" -le "$seen" ]; then echo "${part%%:*}"; return; fi
+  done
+  echo default
+}
+
 # mc_node_addr TYPE INDEX -> the loopback address of one node.
 mc_node_addr() {
   case $1 in
+    backupmx) echo "$MC_BACKUP_MX_ADDR" ;;
     mx) echo "127.0.1.$2" ;;
     submission) echo "127.0.2.$2" ;;
     mailbox) echo "127.0.4.$2" ;;

@@ -6,6 +6,8 @@
 #     higher preference number when MC_BACKUP_MX=1;
 #   - an A record for every node (mxN, submissionN, mailboxN) and for the
 #     service names users see (submission., imap.);
+#   - a test DNS block list, bl.$MC_DOMAIN, listing 127.0.0.66;
+#   - SPF and DMARC records of two test sender domains (spf-pass.test, dmarc-reject.test);
 #   - an "outside world" domain, $MC_REMOTE_DOMAIN, whose MX points at
 #     $MC_REMOTE_MX_ADDR, where tests run a real receiving SMTP server.
 # Verbs: install | start | probe | stop | status | zone | purge
@@ -36,6 +38,19 @@ zone() {
     echo "host-record=mailbox$i.$MC_DOMAIN,$(mc_node_addr mailbox "$i")"
   done
   echo "host-record=imap.$MC_DOMAIN,$(mc_node_addr mailbox 1)"
+  # A DNS block list for the tests: it lists the client address $MC_DNSBL_LISTED_ADDR (as
+  # real lists do, an A record 127.0.0.2 under the reversed address, and a TXT record saying
+  # why). The MX nodes query bl.$MC_DOMAIN (MC_DNSBL_ZONES).
+  local listed reversed
+  listed=${MC_DNSBL_LISTED_ADDR:-127.0.0.66}
+  reversed=$(awk -F. '{print $4"."$3"."$2"."$1}' <<<"$listed")
+  echo "host-record=$reversed.bl.$MC_DOMAIN,127.0.0.2"
+  echo "txt-record=$reversed.bl.$MC_DOMAIN,\"$listed is listed in bl.$MC_DOMAIN (the cluster's test block list)\""
+  # Sender domains for the mail-authentication tests: spf-pass.test allows the loopback
+  # network; dmarc-reject.test allows only 192.0.2.1 and publishes DMARC p=reject.
+  echo 'txt-record=spf-pass.test,"v=spf1 ip4:127.0.0.0/8 -all"'
+  echo 'txt-record=dmarc-reject.test,"v=spf1 ip4:192.0.2.1 -all"'
+  echo 'txt-record=_dmarc.dmarc-reject.test,"v=DMARC1; p=reject"'
   echo "mx-host=$MC_REMOTE_DOMAIN,smtp.$MC_REMOTE_DOMAIN,10"
   echo "host-record=smtp.$MC_REMOTE_DOMAIN,$MC_REMOTE_MX_ADDR"
 }
@@ -62,8 +77,11 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], int(sys.argv[2])))
 PY
   # --keep-in-foreground so that the PID we record is dnsmasq itself;
-  # --no-resolv/--no-hosts: answer for our zone only, never forward.
+  # --no-resolv/--no-hosts: answer for our zone only, never forward. --local: a name of ours
+  # (or any .test name) that the zone lacks does not exist (NXDOMAIN), as a real authoritative
+  # server answers, instead of REFUSED (which SPF and DMARC checks take for a DNS failure).
   setsid dnsmasq --keep-in-foreground --conf-file=/dev/null --conf-file="$DIR/zone.conf" \
+    --local="/$MC_DOMAIN/" --local=/test/ \
     --listen-address="$MC_DNS_ADDR" --bind-interfaces --port="$MC_DNS_PORT" \
     --no-resolv --no-hosts --no-poll --pid-file= --user=root --log-facility=- \
     </dev/null >>"$MC_LOG/$NAME.log" 2>&1 &

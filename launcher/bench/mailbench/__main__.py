@@ -309,7 +309,8 @@ def cmd_chaos(args):
                            args.concurrency, deadline - args.drain, drain_deadline, settle_seconds=5.0,
                            during_load=injector, per_connection=args.per_connection,
                            error_repositories=repositories, stall_seconds=args.stall,
-                           recovering=lambda: injector.thread is not None and injector.finished_at is None)
+                           recovering=lambda: injector.thread is not None and injector.finished_at is None,
+                           searchable_within=args.searchable_within)
         except Exception as e:   # the harness failed, not (necessarily) the cluster: say so, go on
             failure = f"{type(e).__name__}: {e}"
             say(f"fault {name}: the run failed: {failure}")
@@ -360,6 +361,8 @@ def main(argv):
     chaos.add_argument("--concurrency", type=int, default=4)
     chaos.add_argument("--faults", default=",".join(FAULTS), help="comma-separated, among: " + ", ".join(FAULTS))
     chaos.add_argument("--drain", type=int, default=300, help="bounded wait for delivery after recovery, seconds")
+    chaos.add_argument("--searchable-within", type=int, default=300,
+                       help="how long after delivery every delivered message must be found by IMAP SEARCH, seconds")
     chaos.add_argument("--time-limit", type=int, default=900, help="hard deadline of each fault run, seconds")
     chaos.add_argument("--stall", type=int, default=120,
                        help="after the recovery, stop waiting when nothing new was delivered for this long, s")

@@ -14,6 +14,7 @@ import time
 
 MESSAGE_ID_TOKEN = re.compile(rb"<bench\.([A-Za-z0-9_-]+\.\d+)@", re.I)
 UID = re.compile(rb"UID (\d+)")
+MESSAGE_ID = re.compile(rb"Message-ID:\s*(<[^>\r\n]+>)", re.I)
 
 
 class Deliveries:
@@ -52,6 +53,7 @@ class ImapInbox:
         self.conn = None
         self.next_uid = None   # first UID of this run
         self.seen = set()      # UIDs already counted
+        self.tokens = {}       # token of this run -> its full Message-ID, as delivered here
         self.exists = 0        # messages in INBOX, as the server last said
 
     def _connect(self):
@@ -116,6 +118,28 @@ class ImapInbox:
             token = MESSAGE_ID_TOKEN.search(item[1] or b"")
             if token:
                 deliveries.record(token.group(1).decode(), now)
+                message_id = MESSAGE_ID.search(item[1] or b"")
+                if message_id:
+                    self.tokens[token.group(1).decode()] = message_id.group(1).decode()
+
+    def searchable(self, tokens):
+        """Those of `tokens` delivered here that IMAP SEARCH finds by their Message-ID (what a
+        user's client asks the search index), each with the UIDs SEARCH returned."""
+        found = {}
+        try:
+            if self.conn is None:
+                self._connect()
+            for token in tokens:
+                message_id = self.tokens.get(token)
+                if message_id is None:
+                    continue
+                typ, data = self.conn.uid("SEARCH", None, "HEADER", "Message-ID", f'"{message_id}"')
+                uids = [int(u) for u in (data[0] or b"").split()] if typ == "OK" else []
+                if uids:
+                    found[token] = uids
+        except (OSError, imaplib.IMAP4.error, imaplib.IMAP4.abort, EOFError):
+            self.close()   # searched again in the next round
+        return found
 
     def close(self):
         if self.conn is not None:

@@ -185,21 +185,21 @@ def chaos_markdown(document):
              f"`{document['command']}`: each fault is injected under load once a third of the "
              f"{document['settings']['messages']} messages are accepted; senders behave as sending MTAs "
              "(retry another MX after a 4xx or a broken connection). Every message that got a 250 must be "
-             "in its mailbox exactly once.", "",
+             "in its mailbox exactly once, and found by IMAP SEARCH on its Message-ID.", "",
              f"Machine: {m.get('cores')} cores, {m.get('ram_gb')} GB RAM, kernel {m.get('kernel')}.", "",
              "| fault | sent | accepted | not accepted |  delivered | lost (in an error repository) | duplicated (resent by the sender) | "
-             "delivered without 250 | temp failures | recovery | healthy after |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "delivered without 250 | searchable (unsearchable) | temp failures | recovery | healthy after |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for fault in document["faults"]:
         run = fault["run"]
         if run is None:
-            lines.append(f"| {fault['name']} | harness failure: {fault['harness_failure']} |" + " |" * 10)
+            lines.append(f"| {fault['name']} | harness failure: {fault['harness_failure']} |" + " |" * 11)
             continue
         kinds = ", ".join(f"{k}: {v}" for k, v in run["temporary_failures_by_kind"].items())
         lines.append(f"| {fault['name']} | {run['sent']} | {run['accepted']} | {run['not_accepted']} | {run['delivered']} | "
                      f"{run['lost']} ({run.get('lost_in_error_repositories', '–')}) | "
                      f"{run['duplicated']} ({run.get('duplicated_after_unanswered_data', '–')}) | "
-                     f"{run['delivered_without_250']} | {run['temporary_failures']}"
+                     f"{run['delivered_without_250']} | {searchable_cell(run)} | {run['temporary_failures']}"
                      f"{f' ({kinds})' if kinds else ''} | {fault.get('recovery_seconds', '–')} s | "
                      f"{'yes' if fault['healthy_after'] else 'NO: ' + ', '.join(fault['unhealthy_after'])} |")
     lines.append("")
@@ -219,10 +219,25 @@ def chaos_markdown(document):
             lines.append(f"- extra copies in the mailboxes: {fault['run']['extra_copies']}")
         if fault["run"]["duplicated_tokens"]:
             lines.append(f"- duplicated: {', '.join(fault['run']['duplicated_tokens'])}")
+        if fault["run"].get("unsearchable_tokens"):
+            lines.append(f"- delivered but not found by SEARCH within {fault['run']['searchable_within_seconds']} s: "
+                         f"{', '.join(fault['run']['unsearchable_tokens'])}")
+        if fault["run"].get("searchable_after_seconds") is not None:
+            lines.append(f"- found by SEARCH: the last of them {fault['run']['searchable_after_seconds']} s after the delivery wait ended "
+                         "(searches start 5 s after it; a pass over every message takes most of that time)")
         lines.append("")
     if document.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in document["notes"]] + [""]
     return "\n".join(lines)
+
+
+def searchable_cell(run):
+    if "searchable" not in run:
+        return "–"
+    cell = f"{run['searchable']} ({run['unsearchable']})"
+    if run.get("found_twice_by_search"):
+        cell += f", {run['found_twice_by_search']} found twice"
+    return cell
 
 
 def now_utc():

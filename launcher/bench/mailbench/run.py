@@ -39,13 +39,16 @@ def say(text):
 
 def run_load(target, workload, count, concurrency, send_deadline, drain_deadline, poll_interval=0.5,
              settle_seconds=3.0, during_load=None, per_connection=10, error_repositories=None,
-             stall_seconds=120, recovering=lambda: False):
+             stall_seconds=120, recovering=lambda: False, searchable_within=None):
     """Sends `count` messages and returns the accounting (a dict, ready for JSON).
 
     send_deadline: wall-clock time after which no message is sent any more;
     drain_deadline: after which we stop waiting for accepted messages to show up; the wait
     also ends when nothing new showed up for `stall_seconds` (and no recovery is under way),
     or when every missing message is in one of the cluster's error repositories.
+    searchable_within: if given (seconds), every delivered message must then also be found by
+    IMAP SEARCH on its Message-ID; the run waits up to that long for the last one, and reports
+    those not found (what a user who searches would miss).
     during_load(accepted_so_far) is called about 5 times a second while sending (the
     fault runs inject their fault from it); whatever it returns is kept as `events`.
     """
@@ -112,10 +115,13 @@ def run_load(target, workload, count, concurrency, send_deadline, drain_deadline
     time.sleep(settle_seconds)
     watcher.stop()
     watcher.poll_once()
+    search = check_searchable(target, deliveries, searchable_within) if searchable_within is not None else None
     sampler.stop()
     machine_after = procstats.machine_cpu_seconds()
     result = account(target, workload, count, concurrency, stats, deliveries, sampler, started,
                      all_delivered_at, machine_before, machine_after, poll_interval)
+    if search is not None:
+        result.update(search)
     if repositories_before is not None:
         # only this run's messages: mail of an earlier run may reach a repository meanwhile
         parked = {repository: [t for t in tokens if t.startswith(workload.run_id + ".")]
@@ -126,6 +132,39 @@ def run_load(target, workload, count, concurrency, send_deadline, drain_deadline
         result["lost_in_error_repositories"] = sum(1 for t in result["lost_tokens_all"] if t in parked_tokens)
     del result["lost_tokens_all"]
     return result
+
+
+def check_searchable(target, deliveries, within):
+    """How many delivered messages IMAP SEARCH finds by Message-ID, and how long after the
+    delivery wait ended the last of them became findable (polled every 2 s, up to `within` s)."""
+    delivered = set(deliveries.snapshot())
+    started = time.time()
+    found, last_found_at = {}, None
+    while True:
+        for inbox in target.inboxes:
+            wanted = [t for t in delivered if t not in found and t in getattr(inbox, "tokens", {})]
+            if wanted:
+                newly = inbox.searchable(wanted)
+                if newly:
+                    found.update(newly)
+                    last_found_at = time.time()
+        missing = sorted(delivered - set(found), key=lambda t: int(t.rsplit(".", 1)[1]))
+        if not missing or time.time() - started > within:
+            break
+        time.sleep(2)
+    say(f"{target.name}: {len(found)} of {len(delivered)} delivered messages found by SEARCH"
+        + (f"; {len(missing)} not found after {within} s" if missing else ""))
+    for inbox in target.inboxes:
+        inbox.close()
+    return {
+        "searchable": len(found),
+        "unsearchable": len(missing),
+        "unsearchable_tokens": missing[:50],
+        # a message SEARCH returns under two UIDs is as much a duplicate as one fetched twice
+        "found_twice_by_search": sum(1 for uids in found.values() if len(uids) > 1),
+        "searchable_after_seconds": round(last_found_at - started, 1) if last_found_at else None,
+        "searchable_within_seconds": within,
+    }
 
 
 def account(target, workload, count, concurrency, stats, deliveries, sampler, started, drained_at,

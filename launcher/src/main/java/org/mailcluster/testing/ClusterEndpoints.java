@@ -54,6 +54,36 @@ public record ClusterEndpoints(Map<String, String> variables) {
         return Arrays.stream(get("MAILCLUSTER_MX").split(",")).map(ClusterEndpoints::hostPort).toList();
     }
 
+    /** The backup MX's SMTP address; fails when the cluster runs none ({@code up --backup-mx}). */
+    public InetSocketAddress backupMx() {
+        String value = get("MAILCLUSTER_BACKUP_MX");
+        if (value.isEmpty()) {
+            throw new IllegalStateException("the cluster runs no backup MX (./mailcluster up --backup-mx)");
+        }
+        return hostPort(value);
+    }
+
+    /** Every node's address by name (mx1, mailbox2, backupmx1, ...): its webadmin listens there on 8000. */
+    public java.util.Map<String, String> nodes() {
+        java.util.Map<String, String> nodes = new java.util.LinkedHashMap<>();
+        for (String entry : get("MAILCLUSTER_NODES").split(",")) {
+            int equals = entry.indexOf('=');
+            if (equals > 0) {
+                nodes.put(entry.substring(0, equals), entry.substring(equals + 1));
+            }
+        }
+        return nodes;
+    }
+
+    /** The webadmin of one node. */
+    public URI webadmin(String node) {
+        String address = nodes().get(node);
+        if (address == null) {
+            throw new IllegalStateException("no node named " + node + " in this cluster (have " + nodes().keySet() + ")");
+        }
+        return URI.create("http://" + address + ":8000");
+    }
+
     public InetSocketAddress submission() {
         return hostPort(get("MAILCLUSTER_SUBMISSION"));
     }

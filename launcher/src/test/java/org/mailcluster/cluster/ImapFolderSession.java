@@ -42,6 +42,11 @@ final class ImapFolderSession implements AutoCloseable {
     private final IMAPFolder inbox;
 
     ImapFolderSession(InetSocketAddress imap, String user, String password) throws MessagingException {
+        this(imap, user, password, "INBOX");
+    }
+
+    /** One folder of the user's (it must exist). */
+    ImapFolderSession(InetSocketAddress imap, String user, String password, String folder) throws MessagingException {
         Properties props = new Properties();
         props.put("mail.imap.starttls.enable", "true");
         props.put("mail.imap.starttls.required", "true");
@@ -52,7 +57,7 @@ final class ImapFolderSession implements AutoCloseable {
         props.put("mail.imap.peek", "true");
         store = Session.getInstance(props).getStore("imap");
         store.connect(imap.getHostString(), imap.getPort(), user, password);
-        inbox = (IMAPFolder) store.getFolder("INBOX");
+        inbox = (IMAPFolder) store.getFolder(folder);
         inbox.open(Folder.READ_WRITE);
     }
 
@@ -66,6 +71,11 @@ final class ImapFolderSession implements AutoCloseable {
         message.setFlags(flags, true);
         AppendUID[] uids = inbox.appendUIDMessages(new Message[] {message});
         return uids[0].uid;
+    }
+
+    /** The UID the next message appended or delivered will get. */
+    long uidNext() throws MessagingException {
+        return inbox.getUIDNext();
     }
 
     /** {@code UID SEARCH <criteria>} exactly as typed; the UIDs the server answers. */

@@ -53,11 +53,14 @@ final class Jmap {
             body.get("primaryAccounts").get("urn:ietf:params:jmap:mail").asText());
     }
 
-    /** One method call; returns its response arguments, failing on a JMAP error response. */
-    JsonNode call(String method, ObjectNode arguments) throws Exception {
+    /** One method call (with capabilities beyond core and mail, if given); returns its response arguments, failing on a JMAP error response. */
+    JsonNode call(String method, ObjectNode arguments, String... moreCapabilities) throws Exception {
         arguments.put("accountId", accountId);
         ObjectNode request = JSON.createObjectNode();
-        request.putArray("using").add("urn:ietf:params:jmap:core").add("urn:ietf:params:jmap:mail");
+        ArrayNode using = request.putArray("using").add("urn:ietf:params:jmap:core").add("urn:ietf:params:jmap:mail");
+        for (String capability : moreCapabilities) {
+            using.add(capability);
+        }
         ArrayNode call = request.putArray("methodCalls").addArray();
         call.add(method).add(arguments).add("c1");
         HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(api)

@@ -44,13 +44,13 @@ class MxCrashTest {
 
     LocalCluster launcher;
     ClusterEndpoints cluster;
-    TestUser alice;
+    /** The recipient of the run under way: each run has its own, so that reading its mailbox stays cheap. */
+    volatile TestUser alice;
 
     @BeforeAll
-    void createUser(LocalCluster launcher, ClusterEndpoints cluster) {
+    void setUp(LocalCluster launcher, ClusterEndpoints cluster) {
         this.launcher = launcher;
         this.cluster = cluster;
-        alice = TestUser.create(cluster, "crash");
     }
 
     @Test
@@ -58,6 +58,11 @@ class MxCrashTest {
         Outcome outcome = sendWhile("kill", "crash");
         assertThat(outcome.accepted()).as("messages accepted (250) by some MX").hasSize(MESSAGES);
         assertThat(outcome.lost()).as("messages that got 250 but never reached the mailbox").isEmpty();
+        assertSendersFoundMx1Gone(outcome);
+        // A sender that lost its 250 with the killed MX sends the same message again: it is
+        // recognised (same Message-ID, sender and body) and stored once.
+        assertThat(outcome.duplicated()).as("messages delivered twice after a kill").isZero();
+        assertThat(outcome.searchable()).as("messages IMAP SEARCH finds, against those fetched").isEqualTo(outcome.fetched());
     }
 
     /**
@@ -67,14 +72,31 @@ class MxCrashTest {
     @Test
     void aGracefulStopOfAnMxStopsAcceptingAndLosesNothing() throws Exception {
         Outcome outcome = sendWhile("stop-one", "stop");
-        assertThat(outcome.refusedAfterStop()).as("a new connection to the stopped MX is refused").isTrue();
+        assertSendersFoundMx1Gone(outcome);
         assertThat(outcome.accepted()).as("messages accepted (250) by some MX").hasSize(MESSAGES);
         assertThat(outcome.lost()).as("messages that got 250 but never reached the mailbox").isEmpty();
         assertThat(outcome.duplicated()).as("messages delivered twice after a graceful stop").isZero();
+        assertThat(outcome.searchable()).as("messages IMAP SEARCH finds, against those fetched").isEqualTo(outcome.fetched());
     }
 
-    record Outcome(Set<Integer> accepted, List<Integer> lost, long duplicated, boolean refusedAfterStop) {
+    /**
+     * What senders saw of mx1 while it was down, from their own attempts during the run (not a
+     * probe after the fact): some tried it, and every one of those connections was refused.
+     */
+    static void assertSendersFoundMx1Gone(Outcome outcome) {
+        assertThat(outcome.attemptsOnDownMx()).as("senders' attempts on mx1 while it was down").isPositive();
+        assertThat(outcome.refusedOnDownMx()).as("of those, refused connections (none answered, none accepted)")
+            .isEqualTo(outcome.attemptsOnDownMx());
     }
+
+    record Outcome(Set<Integer> accepted, List<Integer> lost, long duplicated, long attemptsOnDownMx, long refusedOnDownMx,
+                   long fetched, long searchable) {
+    }
+
+    /** Senders' attempts on mx1 made after the kill or stop returned, and how many of those were refused. */
+    final AtomicInteger attemptsOnDownMx = new AtomicInteger();
+    final AtomicInteger refusedOnDownMx = new AtomicInteger();
+    volatile boolean mx1Down;
 
     /** Sends MESSAGES while {@code nodes.sh VERB mx1} happens a third of the way through. */
     Outcome sendWhile(String verb, String label) throws Exception {
@@ -85,7 +107,10 @@ class MxCrashTest {
         AtomicInteger next = new AtomicInteger();
         ExecutorService senders = Executors.newFixedThreadPool(SENDERS);
         List<Future<?>> running = new ArrayList<>();
-        boolean refusedAfterStop;
+        alice = TestUser.create(cluster, "crash-" + label);
+        mx1Down = false;
+        attemptsOnDownMx.set(0);
+        refusedOnDownMx.set(0);
         for (int s = 0; s < SENDERS; s++) {
             running.add(senders.submit(() -> {
                 for (int n = next.getAndIncrement(); n < MESSAGES; n = next.getAndIncrement()) {
@@ -103,12 +128,13 @@ class MxCrashTest {
                 Thread.sleep(50);
             }
             launcher.scriptMustSucceed(Duration.ofMinutes(2), "launcher/nodes.sh", verb, "mx1");
-            refusedAfterStop = connectionRefused(mx.get(0));
+            mx1Down = true;
             for (Future<?> sender : running) {
                 sender.get(10, TimeUnit.MINUTES);
             }
         } finally {
             senders.shutdownNow();
+            mx1Down = false;
             launcher.scriptMustSucceed(Duration.ofMinutes(5), "launcher/nodes.sh", "start-one", "mx1");
         }
 
@@ -120,15 +146,21 @@ class MxCrashTest {
         long duplicated = delivered.values().stream().filter(copies -> copies > 1).count();
         System.out.printf("MxCrashTest (%s): sent %d, accepted %d, temporary failures %d, delivered %d, lost %d, duplicated %d%n",
             verb, MESSAGES, accepted.size(), temporaryFailures.get(), delivered.size(), lost.size(), duplicated);
-        return new Outcome(accepted, lost, duplicated, refusedAfterStop);
+        long fetched = delivered.values().stream().mapToLong(Long::longValue).sum();
+        long searchable = searchable(batch, fetched);
+        return new Outcome(accepted, lost, duplicated, attemptsOnDownMx.get(), refusedOnDownMx.get(), fetched, searchable);
     }
 
-    static boolean connectionRefused(InetSocketAddress server) {
-        try (java.net.Socket socket = new java.net.Socket()) {
-            socket.connect(server, 2000);
-            return false;
-        } catch (IOException refused) {
-            return true;
+    /** How many messages of the batch IMAP SEARCH finds by subject, once it finds as many as were fetched or 2 minutes passed. */
+    long searchable(String batch, long fetched) throws Exception {
+        try (ImapFolderSession imap = new ImapFolderSession(cluster.imap(), alice.address(), alice.password())) {
+            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            long found = imap.uidSearch("SUBJECT \"" + batch + "\"").size();
+            while (found != fetched && System.nanoTime() < deadline) {
+                Thread.sleep(2000);
+                found = imap.uidSearch("SUBJECT \"" + batch + "\"").size();
+            }
+            return found;
         }
     }
 
@@ -137,6 +169,10 @@ class MxCrashTest {
         String message = MailFlowTest.message("load@outside.test", alice.address(), "crash " + batch + " #" + n + " #", "message " + n);
         for (int attempt = 0; attempt < 30; attempt++) {
             InetSocketAddress server = mx.get(ThreadLocalRandom.current().nextInt(mx.size()));
+            boolean onDownMx = mx1Down && server.equals(mx.get(0));
+            if (onDownMx) {
+                attemptsOnDownMx.incrementAndGet();
+            }
             try {
                 int code = Smtp.send(server, "load@outside.test", alice.address(), message);
                 if (code == 250) {
@@ -145,8 +181,13 @@ class MxCrashTest {
                 if (code >= 500) {
                     throw new AssertionError("message " + n + " refused for good by " + server + ": " + code);
                 }
+            } catch (java.net.ConnectException refused) {
+                // that MX is gone; an MTA tries the next one
+                if (onDownMx) {
+                    refusedOnDownMx.incrementAndGet();
+                }
             } catch (IOException connectionFailed) {
-                // refused or reset: that MX is gone; an MTA tries the next one
+                // reset or timed out mid-session: an MTA tries again, on the next MX
             }
             temporaryFailures.incrementAndGet();
             Thread.sleep(200);

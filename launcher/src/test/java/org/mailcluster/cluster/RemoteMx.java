@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -26,14 +27,24 @@ final class RemoteMx implements AutoCloseable {
     }
 
     static RemoteMx start(InetSocketAddress address) throws Exception {
+        return start(address, new String[0]);
+    }
+
+    /**
+     * With smtp-sink's own options, for example {@code "-r", "rcpt"} (answer RCPT with 4xx),
+     * {@code "-f", "rcpt"} (5xx) or {@code "-L"} (speak LMTP).
+     */
+    static RemoteMx start(InetSocketAddress address, String... options) throws Exception {
         Path smtpSink = Path.of("/usr/sbin/smtp-sink");
         if (!Files.isExecutable(smtpSink)) {
             throw new IllegalStateException("Postfix's smtp-sink is missing: ./mailcluster test installs it (Debian package postfix)");
         }
         Path dumps = Files.createTempDirectory("remote-mx-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxrwxrwx")));
         Files.setPosixFilePermissions(dumps, PosixFilePermissions.fromString("rwxrwxrwx"));
-        Process process = new ProcessBuilder(smtpSink.toString(), "-u", "nobody", "-d", dumps + "/%M.",
-            address.getHostString() + ":" + address.getPort(), "64")
+        List<String> command = new ArrayList<>(List.of(smtpSink.toString(), "-u", "nobody", "-d", dumps + "/%M."));
+        command.addAll(List.of(options));
+        command.addAll(List.of(address.getHostString() + ":" + address.getPort(), "64"));
+        Process process = new ProcessBuilder(command)
             .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (System.nanoTime() < deadline) {

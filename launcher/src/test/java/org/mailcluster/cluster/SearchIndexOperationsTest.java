@@ -88,11 +88,7 @@ class SearchIndexOperationsTest {
         TestUser carol = TestUser.create(cluster, "carol");
         String token = "reindex" + UUID.randomUUID().toString().replace("-", "");
         try (ImapFolderSession imap = new ImapFolderSession(cluster.imap(), carol.address(), carol.password())) {
-            for (int i = 0; i < 5; i++) {
-                String message = MailFlowTest.message("x@outside.test", carol.address(), "reindex " + i, token + " number " + i);
-                imap.append(message.getBytes(java.nio.charset.StandardCharsets.UTF_8), new Date(), new Flags());
-            }
-            assertThat(awaitFound(imap, "BODY " + token, 5)).hasSize(5);
+            assertThat(appendFound(imap, carol, token, 5)).hasSize(5);
 
             // The index loses this user's documents (an operator's mistake, a lost shard...).
             HttpResponse<String> deleted = openSearch("POST", "/mailcluster-messages-write/_delete_by_query?refresh=true",
@@ -111,6 +107,126 @@ class SearchIndexOperationsTest {
 
             assertThat(awaitFound(imap, "BODY " + token, 5)).as("found again after the reindex").hasSize(5);
         }
+    }
+
+    /**
+     * The index update of a delivered message fails (OpenSearch down) and the mailbox node that
+     * kept it is killed before OpenSearch returns: the update was kept in Cassandra, shown in
+     * webadmin, and is applied once both are back, without an operator.
+     */
+    @Test
+    void anIndexUpdateKeptByANodeThatDiedIsAppliedWhenOpenSearchReturns() throws Exception {
+        TestUser dora = TestUser.create(cluster, "dora");
+        String token = "kept" + UUID.randomUUID().toString().replace("-", "");
+        launcher.scriptMustSucceed(STEP, "launcher/services/opensearch.sh", "stop");
+        boolean nodeKilled = false;
+        try {
+            assertThat(Smtp.send(cluster.mx().get(0), "sender@outside.test", dora.address(),
+                MailFlowTest.message("sender@outside.test", dora.address(), "kept update", "look for " + token))).isEqualTo(250);
+            assertThat(dora.inbox(cluster).awaitMessages(messages -> !messages.isEmpty(), Duration.ofMinutes(1)))
+                .as("delivered while OpenSearch is down").hasSize(1);
+            assertThat(awaitKeptSearchUpdate(Duration.ofMinutes(1)))
+                .as("the failed index update is listed in webadmin's event dead letters").isTrue();
+
+            launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "kill", "mailbox1");
+            nodeKilled = true;
+        } finally {
+            launcher.scriptMustSucceed(STEP, "launcher/services/opensearch.sh", "start");
+            if (nodeKilled) {
+                launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "start-one", "mailbox1");
+            }
+        }
+
+        try (ImapFolderSession imap = new ImapFolderSession(cluster.imap(), dora.address(), dora.password())) {
+            assertThat(awaitFound(imap, "BODY " + token, 1))
+                .as("found by SEARCH within " + FINDABLE_WITHIN + ", with the node that kept its update killed").hasSize(1);
+        }
+        assertThat(webAdmin.get("/events/deadLetter/groups")).as("nothing left kept once applied")
+            .doesNotContain(SEARCH_GROUP);
+    }
+
+    /**
+     * The consistency check finds what the index lacks (a document deleted by hand), what it
+     * holds stale (flags changed since it was indexed) and what it holds for nothing (a message
+     * that no longer exists), repairs each, and says so in its report.
+     */
+    @Test
+    void theConsistencyCheckRepairsAndReportsWhatTheIndexGotWrong() throws Exception {
+        TestUser erin = TestUser.create(cluster, "erin");
+        String token = "check" + UUID.randomUUID().toString().replace("-", "");
+        try (ImapFolderSession imap = new ImapFolderSession(cluster.imap(), erin.address(), erin.password())) {
+            java.util.SortedSet<Long> uids = appendFound(imap, erin, token, 3);
+            assertThat(uids).hasSize(3);
+            String mailboxId = field(openSearch("POST", "/mailcluster-messages-read/_search",
+                "{\"query\":{\"match\":{\"textBody\":\"" + token + "\"}},\"size\":1}").body(), "mailboxId");
+            long first = uids.first();
+            long second = uids.stream().skip(1).findFirst().orElseThrow();
+
+            // What an index loses or gets wrong: a deleted document, a document left at an old
+            // modseq (its flags changed since), and a document of a message that does not exist.
+            assertThat(new SearchIndexDocuments(cluster).delete(mailboxId, first)).isEqualTo(1);
+            assertThat(openSearch("POST", "/mailcluster-messages-write/_update_by_query?refresh=true&routing=" + mailboxId,
+                "{\"query\":{\"bool\":{\"filter\":[{\"term\":{\"mailboxId\":\"" + mailboxId + "\"}},{\"term\":{\"uid\":" + second + "}}]}},"
+                    + "\"script\":{\"source\":\"ctx._source.modSeq = 0; ctx._source.flags.seen = true\"}}").body())
+                .contains("\"updated\":1");
+            assertThat(openSearch("PUT", "/mailcluster-messages-write/_doc/" + mailboxId + ":999999?refresh=true&routing=" + mailboxId,
+                "{\"mailboxId\":\"" + mailboxId + "\",\"uid\":999999,\"modSeq\":1,\"textBody\":\"" + token + " ghost\"}").statusCode())
+                .isEqualTo(201);
+            assertThat(imap.uidSearch("BODY " + token)).as("search before the check").doesNotContain(first);
+            assertThat(imap.uidSearch("SEEN")).as("the stale document claims \\Seen").contains(second);
+
+            HttpResponse<String> submitted = webAdmin.send("POST", "/search/index/check?user=" + erin.address(), null);
+            assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(201);
+            String taskId = field(submitted.body(), "taskId");
+            String report = webAdmin.get("/tasks/" + taskId + "/await?timeout=2minutes");
+            assertThat(report).as("task " + taskId).contains("\"status\":\"completed\"")
+                .contains("\"type\":\"search-index-consistency\"")
+                .contains("\"missingIndexed\":1")
+                .contains("\"staleReindexed\":1")
+                .contains("\"orphansRemoved\":1")
+                .contains("\"failures\":0")
+                .contains(mailboxId + ":" + first + " indexed (missing)")
+                .contains(mailboxId + ":999999 removed (expunged)");
+
+            // The repair's writes become visible at OpenSearch's next refresh: wait for the set
+            // itself, not its size (which the unrepaired index also has).
+            long deadline = System.nanoTime() + FINDABLE_WITHIN.toNanos();
+            java.util.SortedSet<Long> found = imap.uidSearch("BODY " + token);
+            while (!found.equals(uids) && System.nanoTime() < deadline) {
+                Thread.sleep(1000);
+                found = imap.uidSearch("BODY " + token);
+            }
+            assertThat(found).as("found after the repair").containsExactlyElementsOf(uids);
+            assertThat(imap.uidSearch("SEEN")).as("flags as the mailbox has them").doesNotContain(second);
+
+            HttpResponse<String> both = webAdmin.send("POST", "/search/index/check?user=" + erin.address() + "&mailbox=" + mailboxId, null);
+            assertThat(both.statusCode()).as("user and mailbox together: " + both.body()).isEqualTo(400);
+            assertThat(both.body()).contains("mailbox");
+            HttpResponse<String> unknown = webAdmin.send("POST", "/search/index/check?user=nobody-" + UUID.randomUUID() + "@" + cluster.domain(), null);
+            assertThat(unknown.statusCode()).as(unknown.body()).isEqualTo(404);
+        }
+    }
+
+    static final String SEARCH_GROUP = "org.mailcluster.mailbox.search.OpenSearchMessageSearchIndex$SearchIndexGroup";
+
+    private boolean awaitKeptSearchUpdate(Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (webAdmin.get("/events/deadLetter/groups").contains(SEARCH_GROUP)) {
+                return true;
+            }
+            Thread.sleep(2000);
+        }
+        return false;
+    }
+
+    /** Appends {@code count} messages with {@code token} in their bodies; the UIDs SEARCH then finds. */
+    private java.util.SortedSet<Long> appendFound(ImapFolderSession imap, TestUser user, String token, int count) throws Exception {
+        for (int i = 0; i < count; i++) {
+            String message = MailFlowTest.message("x@outside.test", user.address(), token + " " + i, token + " number " + i);
+            imap.append(message.getBytes(java.nio.charset.StandardCharsets.UTF_8), new Date(), new Flags());
+        }
+        return awaitFound(imap, "BODY " + token, count);
     }
 
     private java.util.SortedSet<Long> awaitFound(ImapFolderSession imap, String criteria, int expected) throws Exception {
@@ -140,12 +256,7 @@ class SearchIndexOperationsTest {
     }
 
     private HttpResponse<String> openSearch(String method, String path, String body) throws Exception {
-        URI uri = cluster.opensearch().resolve(path);
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(uri)
-                .header("Content-Type", "application/json")
-                .method(method, HttpRequest.BodyPublishers.ofString(body))
-                .timeout(Duration.ofSeconds(30)).build(),
-            HttpResponse.BodyHandlers.ofString());
+        return new SearchIndexDocuments(cluster).request(method, path, body);
     }
 
     private static String field(String json, String name) {

@@ -3,6 +3,7 @@ package org.mailcluster.cluster;
 import java.io.IOException;
 import java.io.Writer;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.security.cert.X509Certificate;
 
 import javax.net.ssl.TrustManager;
@@ -40,12 +41,26 @@ final class Smtp implements AutoCloseable {
         return connect(server, false);
     }
 
+    /** A connection from a chosen local address (any 127.x.y.z on loopback), as another client host. */
+    static Smtp connectFrom(InetSocketAddress server, java.net.InetAddress local) throws IOException {
+        return open(server, false, local);
+    }
+
     static Smtp connect(InetSocketAddress server, boolean implicitTls) throws IOException {
+        return open(server, implicitTls, null);
+    }
+
+    /** @param local the local address to connect from, or null for the system's choice */
+    private static Smtp open(InetSocketAddress server, boolean implicitTls, java.net.InetAddress local) throws IOException {
         AuthenticatingSMTPClient client = new AuthenticatingSMTPClient("TLS", implicitTls);
         client.setTrustManager(TRUST_SELF_SIGNED);
         client.setConnectTimeout(10_000);
         client.setDefaultTimeout(120_000);
-        client.connect(server.getAddress(), server.getPort());
+        if (local == null) {
+            client.connect(server.getAddress(), server.getPort());
+        } else {
+            client.connect(server.getAddress(), server.getPort(), local, 0);
+        }
         client.setSoTimeout(120_000);
         if (!SMTPReply.isPositiveCompletion(client.getReplyCode())) {
             throw new IOException("greeting from " + server + ": " + client.getReplyString());
@@ -89,6 +104,29 @@ final class Smtp implements AutoCloseable {
 
     String lastReply() {
         return client.getReplyString();
+    }
+
+    /**
+     * A whole transaction as a sending MTA makes it: after a 4xx or a broken connection, again
+     * (on another of the servers, in turn) until a 250 or a 5xx, or until {@code patience} has
+     * passed; returns the last reply code (0 when no server answered).
+     */
+    static int sendRetrying(List<InetSocketAddress> servers, String from, String to, String message, java.time.Duration patience)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + patience.toNanos();
+        int code = 0;
+        for (int attempt = 0; System.nanoTime() < deadline; attempt++) {
+            try {
+                code = send(servers.get(attempt % servers.size()), from, to, message);
+                if (code == 250 || code >= 500) {
+                    return code;
+                }
+            } catch (IOException brokenOrRefused) {
+                code = 0;
+            }
+            Thread.sleep(1000);
+        }
+        return code;
     }
 
     /** A whole transaction; returns the final reply code, or the first failing one. */

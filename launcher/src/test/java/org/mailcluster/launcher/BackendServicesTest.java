@@ -84,9 +84,14 @@ class BackendServicesTest {
     void dnsServesEqualPreferenceMxRecordsAndNodeAddresses(ClusterEndpoints cluster) throws Exception {
         List<InetSocketAddress> mxNodes = cluster.mx();
         Record[] answers = lookup(cluster, cluster.domain(), Type.MX);
-        assertThat(answers).hasSize(mxNodes.size());
-        List<MXRecord> mx = Arrays.stream(answers).map(MXRecord.class::cast).toList();
-        assertThat(mx).extracting(MXRecord::getPriority).containsOnly(mx.get(0).getPriority());
+        List<MXRecord> all = Arrays.stream(answers).map(MXRecord.class::cast).toList();
+        int primary = all.stream().mapToInt(MXRecord::getPriority).min().orElseThrow();
+        List<MXRecord> mx = all.stream().filter(record -> record.getPriority() == primary).toList();
+        assertThat(mx).as("MX records at the lowest preference").hasSize(mxNodes.size());
+        // A backup MX (./mailcluster up --backup-mx) ranks below every primary.
+        List<MXRecord> backups = all.stream().filter(record -> record.getPriority() != primary).toList();
+        assertThat(backups).hasSize(cluster.get("MAILCLUSTER_BACKUP_MX").isEmpty() ? 0 : 1);
+        assertThat(backups).allMatch(record -> record.getPriority() > primary);
 
         // Each MX host resolves to one of the MX nodes' addresses, and together they cover all nodes.
         List<String> resolved = mx.stream()
@@ -98,6 +103,44 @@ class BackendServicesTest {
 
         Record[] imap = lookup(cluster, "imap." + cluster.domain(), Type.A);
         assertThat(((ARecord) imap[0]).getAddress()).isEqualTo(InetAddress.getByName(cluster.imap().getHostString()));
+    }
+
+    @Test
+    void clamdFindsTheEicarTestFileAndPassesCleanData(ClusterEndpoints cluster) throws Exception {
+        InetSocketAddress clamd = ClusterEndpoints.hostPort(cluster.get("MAILCLUSTER_CLAMAV"));
+        String eicar = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+        assertThat(clamdScan(clamd, eicar.getBytes(StandardCharsets.US_ASCII))).startsWith("stream: Eicar-Test-Signature").endsWith("FOUND");
+        assertThat(clamdScan(clamd, "nothing to see".getBytes(StandardCharsets.US_ASCII))).isEqualTo("stream: OK");
+    }
+
+    @Test
+    void rspamdRejectsGtubeAndLetsAnOrdinaryMessageThrough(ClusterEndpoints cluster) throws Exception {
+        URI rspamd = URI.create(cluster.get("MAILCLUSTER_RSPAMD"));
+        // HTTP/1.1: rspamd reads a POST that asks to upgrade to HTTP/2 as an empty message.
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        String message = "From: <a@outside.test>\r\nTo: <b@mail.test>\r\nSubject: hello\r\nMessage-ID: <1@outside.test>\r\n"
+            + "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n";
+        HttpResponse<String> gtube = http.send(HttpRequest.newBuilder(rspamd.resolve("/checkv2"))
+            .POST(HttpRequest.BodyPublishers.ofString(message + "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n"))
+            .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(gtube.body()).contains("\"action\":\"reject\"");
+        HttpResponse<String> ordinary = http.send(HttpRequest.newBuilder(rspamd.resolve("/checkv2"))
+            .POST(HttpRequest.BodyPublishers.ofString(message + "see you tomorrow\r\n"))
+            .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(ordinary.body()).contains("\"action\":\"no action\"");
+    }
+
+    /** clamd's INSTREAM: the data in one chunk, then its answer. */
+    static String clamdScan(InetSocketAddress clamd, byte[] data) throws Exception {
+        try (java.net.Socket socket = new java.net.Socket(clamd.getAddress(), clamd.getPort())) {
+            java.io.DataOutputStream out = new java.io.DataOutputStream(socket.getOutputStream());
+            out.write("zINSTREAM\0".getBytes(StandardCharsets.US_ASCII));
+            out.writeInt(data.length);
+            out.write(data);
+            out.writeInt(0);
+            out.flush();
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).replace("\0", "").trim();
+        }
     }
 
     @Test

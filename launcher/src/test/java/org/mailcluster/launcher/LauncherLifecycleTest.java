@@ -51,7 +51,8 @@ class LauncherLifecycleTest {
         assertThat(processesUnder(cluster.root().resolve("var")))
             .as("processes still running from the cluster's var/ folder").isEmpty();
         for (InetSocketAddress backend : List.of(endpoints.cassandra(), hostPort(endpoints.opensearch()),
-                hostPort(endpoints.rabbitmq()))) {
+                hostPort(endpoints.rabbitmq()), hostPort(java.net.URI.create(endpoints.get("MAILCLUSTER_RSPAMD"))),
+                ClusterEndpoints.hostPort(endpoints.get("MAILCLUSTER_CLAMAV")))) {
             assertThat(listening(backend)).as(backend + " still accepts connections after down").isFalse();
         }
 

@@ -7,6 +7,8 @@ import org.mailcluster.mailbox.jmap.JmapModule;
 import org.mailcluster.mailbox.search.OpenSearchSearchModule;
 import org.mailcluster.node.NodeServer;
 import org.mailcluster.queue.QueueTopology;
+import org.mailcluster.routing.Route;
+import org.mailcluster.routing.RouteJson;
 
 import com.google.inject.util.Modules;
 
@@ -14,7 +16,9 @@ import com.google.inject.util.Modules;
  * The mailbox node (Postfix's local + Dovecot):
  *
  * <ul>
- *   <li>its spooler consumes the {@code delivery} queue ({@code conf/mailetcontainer.xml}) and
+ *   <li>its spooler consumes its mailbox tier's delivery queue ({@code MC_MAILBOX_TIER}, default
+ *       {@code default}: the {@code delivery} queue; see {@link QueueTopology#deliveryQueue})
+ *       ({@code conf/mailetcontainer.xml}) and
  *       delivers into Cassandra mailboxes ({@link CassandraMailboxStorageModule}), each
  *       recipient's copy of a message once even when the queue redelivers it
  *       ({@link DeliveryLogModule});</li>
@@ -34,8 +38,14 @@ public final class MailboxNode {
     private MailboxNode() {
     }
 
+    /** The mailbox tier this node belongs to ({@code MC_MAILBOX_TIER}): which delivery queue it consumes. */
+    static String tier() {
+        String tier = System.getenv("MC_MAILBOX_TIER");
+        return tier == null || tier.isBlank() ? Route.DEFAULT_TIER : RouteJson.tier(tier.trim());
+    }
+
     public static void main(String[] args) throws Exception {
-        JamesServerMain.main(NodeServer.compose(QueueTopology.MAILBOX,
+        JamesServerMain.main(NodeServer.compose(QueueTopology.mailbox(tier()),
             Modules.combine(
                 new CassandraMailboxStorageModule(),
                 new DeliveryLogModule(),

@@ -129,7 +129,9 @@ public class CassandraStorageModule extends AbstractModule {
         for (int attempt = 1; ; attempt++) {
             try {
                 // A new session each attempt: a failed initialisation closes the one it was given.
-                return new SessionWithInitializedTablesFactory(cluster.connect(), allTables);
+                SessionWithInitializedTablesFactory tables = new SessionWithInitializedTablesFactory(cluster.connect(), allTables);
+                recordSchemaVersionIfMissing(tables.get());
+                return tables;
             } catch (DriverException | IllegalStateException race) {
                 if (attempt == 10) {
                     throw race;
@@ -137,6 +139,22 @@ public class CassandraStorageModule extends AbstractModule {
                 LOGGER.warn("Creating the schema failed (attempt {}), retrying: {}", attempt, race.getMessage());
                 Thread.sleep(1000L * attempt);
             }
+        }
+    }
+
+    /**
+     * James records the schema version only when one node created every table itself; when
+     * nodes race on a new keyspace, none does, and James then assumes the oldest schema it
+     * knows (version 8) for good: every mailbox operation reads the missing version again
+     * (thousands of "No schema version information found" warnings a minute under load) and
+     * takes the paths kept for migrating old data. Every table here was created by this code,
+     * at the current definitions, so a keyspace without a version is at the latest one.
+     */
+    private static void recordSchemaVersionIfMissing(CqlSession session) {
+        CassandraSchemaVersionDAO versions = new CassandraSchemaVersionDAO(session);
+        if (versions.getCurrentSchemaVersion().block().isEmpty()) {
+            versions.updateVersion(CassandraSchemaVersionManager.MAX_VERSION).block();
+            LOGGER.info("recorded schema version {} for the new keyspace", CassandraSchemaVersionManager.MAX_VERSION.getValue());
         }
     }
 

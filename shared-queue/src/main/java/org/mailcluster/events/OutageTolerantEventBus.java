@@ -19,6 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * James's RabbitMQ event bus, except that an event it cannot publish does not fail the
@@ -46,7 +47,12 @@ public class OutageTolerantEventBus implements EventBus {
 
     @Override
     public Mono<Void> dispatch(Event event, Set<RegistrationKey> keys) {
+        // Never on the caller's thread: an append's chain continues on a Cassandra driver I/O
+        // thread, and while RabbitMQ is away James's connection pool blocks the thread it runs
+        // on, retrying the connection. On that thread it stalled every Cassandra query of the
+        // node (they share its one connection) for the length of the outage.
         return bus.dispatch(event, keys)
+            .subscribeOn(Schedulers.boundedElastic())
             .onErrorResume(failure -> {
                 LOGGER.warn("{} {} of {} could not be published ({}); it is kept and published again once RabbitMQ answers",
                     event.getClass().getSimpleName(), event.getEventId().getId(), event.getUsername().asString(), failure.toString());
@@ -56,7 +62,7 @@ public class OutageTolerantEventBus implements EventBus {
 
     @Override
     public Mono<Void> reDeliver(Group group, Event event) {
-        return bus.reDeliver(group, event);
+        return bus.reDeliver(group, event).subscribeOn(Schedulers.boundedElastic());
     }
 
     @Override

@@ -20,6 +20,7 @@ import org.mailcluster.data.CassandraDataModule;
 import org.mailcluster.queue.CassandraMailRepositoryModule;
 import org.mailcluster.queue.DistributedMailQueueModule;
 import org.mailcluster.queue.QueueTopology;
+import org.mailcluster.routing.RoutingModule;
 import org.mailcluster.webadmin.WebAdminSecurityModule;
 
 import com.google.inject.Module;
@@ -27,7 +28,7 @@ import com.google.inject.util.Modules;
 
 /**
  * What every node type runs, whatever its tier: the shared backends (Cassandra storage and
- * blobs, users/domains/rewrites, RabbitMQ mail queues, mail repositories), James's mailet
+ * blobs, users/domains/rewrites, RabbitMQ mail queues, mail repositories, the routing table), James's mailet
  * container consuming the tier's spool, and webadmin (behind a shared secret) with the routes
  * for domains, users, queues and repositories. A node's main adds its protocols.
  *
@@ -48,6 +49,7 @@ public final class NodeServer {
             new RabbitMQConnectionModule(),
             new DistributedMailQueueModule(tier),
             new CassandraMailRepositoryModule(),
+            new RoutingModule(),
             new MailetProcessingModule(),
             new RawPostDequeueDecoratorModule(),
             // Every tier ships its own mailetcontainer.xml; no built-in processors.

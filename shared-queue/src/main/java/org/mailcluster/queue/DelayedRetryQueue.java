@@ -9,7 +9,6 @@ import org.apache.james.blob.mail.MimeMessageStore;
 import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.queue.api.MailQueueName;
 import org.apache.james.queue.api.ManageableMailQueue;
-import org.apache.james.queue.rabbitmq.DelayedPublication;
 import org.apache.james.queue.rabbitmq.RabbitMQMailQueue;
 import org.apache.james.queue.rabbitmq.view.RabbitMQMailQueueConfiguration;
 import org.apache.james.queue.rabbitmq.view.api.MailQueueView;
@@ -49,7 +48,7 @@ public class DelayedRetryQueue implements ManageableMailQueue {
 
     private final RabbitMQMailQueue queue;
     private final Backend backend;
-    private final Map<Long, DelayedPublication> publicationBySeconds = new ConcurrentHashMap<>();
+    private final Map<Long, DelayedEnqueue> publicationBySeconds = new ConcurrentHashMap<>();
 
     public DelayedRetryQueue(RabbitMQMailQueue queue, Backend backend) {
         this.queue = queue;
@@ -76,22 +75,24 @@ public class DelayedRetryQueue implements ManageableMailQueue {
         }
     }
 
-    private DelayedPublication declareDelay(long seconds) {
+    private DelayedEnqueue declareDelay(long seconds) {
         String name = getName().asString();
         String delayQueue = delayQueueName(name, seconds);
-        String delayExchange = DelayedPublication.exchangeOf(delayQueue);
+        String delayExchange = DelayedEnqueue.exchangeOf(delayQueue);
         Sender sender = backend.sender();
         Mono.when(
                 sender.declareExchange(ExchangeSpecification.exchange(delayExchange).durable(true).type("direct")),
                 sender.declareQueue(QueueSpecification.queue(delayQueue).durable(true).autoDelete(false)
                     .arguments(ImmutableMap.of(
                         "x-message-ttl", seconds * 1000,
-                        "x-dead-letter-exchange", DelayedPublication.exchangeOf(name),
+                        "x-dead-letter-exchange", DelayedEnqueue.exchangeOf(name),
                         "x-dead-letter-routing-key", ""))))
             .then(sender.bind(BindingSpecification.binding().exchange(delayExchange).queue(delayQueue).routingKey("")))
             .block(Duration.ofSeconds(30));
-        return new DelayedPublication(name, delayQueue, sender, backend.messageStores(), backend.metrics(),
-            backend.views(), backend.configuration(), backend.clock());
+        MailQueueView<?> view = backend.views().create(org.apache.james.queue.rabbitmq.MailQueueName.fromString(name));
+        view.initialize(org.apache.james.queue.rabbitmq.MailQueueName.fromString(name));
+        return new DelayedEnqueue(name, delayExchange, sender, backend.messageStores().mimeMessageStore(), view,
+            backend.configuration().isMailQueuePublishConfirmEnabled(), backend.clock());
     }
 
     @Override

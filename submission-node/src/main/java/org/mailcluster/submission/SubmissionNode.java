@@ -5,6 +5,7 @@ import org.apache.james.modules.protocols.ProtocolHandlerModule;
 import org.apache.james.modules.protocols.SMTPServerModule;
 import org.mailcluster.node.NodeServer;
 import org.mailcluster.queue.QueueTopology;
+import org.mailcluster.scanning.ScanningModule;
 
 /**
  * The submission node (Postfix's submission smtpd + the smtp client):
@@ -28,6 +29,7 @@ public final class SubmissionNode {
     public static void main(String[] args) throws Exception {
         JamesServerMain.main(NodeServer.compose(QueueTopology.SUBMISSION,
             new ProtocolHandlerModule(),
-            new SMTPServerModule()));
+            new SMTPServerModule(),
+            new ScanningModule()));
     }
 }

@@ -1,17 +1,36 @@
 package org.mailcluster.mailbox.delivery;
 
+import java.io.InputStream;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.EnumSet;
 import java.util.Optional;
 
 import javax.inject.Inject;
 import javax.inject.Named;
+import javax.mail.Flags;
 import javax.mail.MessagingException;
+import javax.mail.internet.MimeMessage;
 
 import org.apache.james.core.MailAddress;
 import org.apache.james.mailbox.MailboxManager;
+import org.apache.james.mailbox.MailboxSession;
+import org.apache.james.mailbox.MessageManager;
+import org.apache.james.mailbox.MessageManager.AppendResult;
+import org.apache.james.mailbox.MessageManager.MailboxMetaData;
+import org.apache.james.mailbox.MessageUid;
+import org.apache.james.mailbox.exception.MailboxExistsException;
+import org.apache.james.mailbox.exception.MailboxNotFoundException;
+import org.apache.james.mailbox.indexer.ReIndexer;
+import org.apache.james.mailbox.model.FetchGroup;
 import org.apache.james.mailbox.model.MailboxConstants;
+import org.apache.james.mailbox.model.MailboxId;
+import org.apache.james.mailbox.model.MailboxPath;
+import org.apache.james.mailbox.model.MessageRange;
+import org.apache.james.mailbox.model.MessageResult;
 import org.apache.james.metrics.api.Metric;
 import org.apache.james.metrics.api.MetricFactory;
+import org.apache.james.task.Task;
 import org.apache.james.transport.mailets.LocalDelivery;
 import org.apache.james.transport.mailets.delivery.MailDispatcher;
 import org.apache.james.transport.mailets.delivery.MailStore;
@@ -25,14 +44,16 @@ import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 import reactor.util.retry.Retry;
 
 /**
- * James's {@link LocalDelivery} (each recipient's copy into their INBOX, with the same
- * parameters: {@code consume}, {@code onMailetException}, {@code retries}), storing each
- * recipient's copy of a message once however many times the message reaches this tier
- * ({@link DeliveryLog} says why it can).
+ * James's {@link LocalDelivery} (each recipient's copy into their INBOX, or the folder a
+ * filter chose, with the same parameters: {@code consume}, {@code onMailetException},
+ * {@code retries}), storing each recipient's copy of a message once however many times the
+ * message reaches this tier ({@link DeliveryLog} says why it can).
  *
  * <pre>{@code <mailet match="All" class="org.mailcluster.mailbox.delivery.LocalDeliveryOnce">
  *     <onMailetException>deferred</onMailetException>
@@ -47,27 +68,25 @@ public class LocalDeliveryOnce extends GenericMailet {
     private final MailboxManager mailboxes;
     private final MetricFactory metrics;
     private final DeliveryLog log;
+    private final ReIndexer reIndexer;
+    private final MailboxId.Factory mailboxIds;
     private MailDispatcher dispatcher;
 
     @Inject
     public LocalDeliveryOnce(UsersRepository users, @Named("mailboxmanager") MailboxManager mailboxes,
-                             MetricFactory metrics, DeliveryLog log) {
+                             MetricFactory metrics, DeliveryLog log, ReIndexer reIndexer, MailboxId.Factory mailboxIds) {
         this.users = users;
         this.mailboxes = mailboxes;
         this.metrics = metrics;
         this.log = log;
+        this.reIndexer = reIndexer;
+        this.mailboxIds = mailboxIds;
     }
 
     @Override
     public void init() throws MessagingException {
-        MailStore inbox = SimpleMailStore.builder()
-            .mailboxAppender(new MailboxAppenderImpl(mailboxes))
-            .usersRepository(users)
-            .folder(MailboxConstants.INBOX)
-            .metric(metrics.generate(LocalDelivery.LOCAL_DELIVERED_MAILS_METRIC_NAME))
-            .build();
         dispatcher = MailDispatcher.builder()
-            .mailStore(new OncePerRecipient(inbox, log, metrics.generate(SKIPPED_DUPLICATES_METRIC)))
+            .mailStore(new OncePerRecipient(this))
             .consume(getInitParameter("consume", true))
             .onMailetException(getInitParameter("onMailetException", Mail.ERROR))
             .retries(MailetUtil.getInitParameterAsInteger(getInitParameter("retries"), Optional.of(MailDispatcher.RETRIES)))
@@ -90,14 +109,14 @@ public class LocalDeliveryOnce extends GenericMailet {
         /** A failed log write is retried briefly: the copy is stored by then and is never re-stored for it. */
         private static final Retry LOG_WRITE_RETRIES = Retry.backoff(3, Duration.ofMillis(200));
 
-        private final MailStore store;
-        private final DeliveryLog log;
+        private final LocalDeliveryOnce delivery;
         private final Metric skipped;
+        private final Metric delivered;
 
-        OncePerRecipient(MailStore store, DeliveryLog log, Metric skipped) {
-            this.store = store;
-            this.log = log;
-            this.skipped = skipped;
+        OncePerRecipient(LocalDeliveryOnce delivery) {
+            this.delivery = delivery;
+            this.skipped = delivery.metrics.generate(SKIPPED_DUPLICATES_METRIC);
+            this.delivered = delivery.metrics.generate(LocalDelivery.LOCAL_DELIVERED_MAILS_METRIC_NAME);
         }
 
         @Override
@@ -105,22 +124,28 @@ public class LocalDeliveryOnce extends GenericMailet {
             // Deferred: MailDispatcher retries a failed store by subscribing again, and each
             // attempt must ask the log afresh.
             return Mono.defer(() -> {
-                DeliveryLog.Delivery delivery;
+                DeliveryLog.Delivery copy;
                 try {
-                    delivery = DeliveryLog.Delivery.of(mail, recipient);
+                    copy = DeliveryLog.Delivery.of(mail, recipient);
                 } catch (MessagingException e) {
                     return Mono.error(e);
                 }
-                return log.claim(delivery).flatMap(claim -> switch (claim) {
-                    case CLAIMED -> Mono.from(store.storeMail(recipient, mail))
-                        .onErrorResume(failure -> log.release(delivery)
-                            .onErrorResume(e -> Mono.empty())
-                            .then(Mono.error(failure)))
-                        .then(Mono.defer(() -> markStored(delivery, mail)));
+                return delivery.log.claim(copy).flatMap(claim -> switch (claim.outcome()) {
+                    case CLAIMED -> store(recipient, mail, copy, claim.token());
+                    case TAKEN_OVER -> alreadyThere(recipient, copy, claim)
+                        .flatMap(found -> {
+                            LOGGER.info("{} already has its copy of {} ({}), stored before its storing node stopped: not stored again",
+                                recipient.asString(), mail.getName(), copy.messageId());
+                            skipped.increment();
+                            return delivery.log.markStored(copy, claim.token()).thenReturn(true);
+                        })
+                        // (thenReturn: an empty result here would read as "not there" and store it again)
+                        .switchIfEmpty(Mono.defer(() -> store(recipient, mail, copy, claim.token()).thenReturn(false)))
+                        .then();
                     case ALREADY_STORED -> {
                         skipped.increment();
                         LOGGER.info("{} already has its copy of {} ({}): not stored again",
-                            recipient.asString(), mail.getName(), delivery.message());
+                            recipient.asString(), mail.getName(), copy.messageId());
                         yield Mono.empty();
                     }
                     case BEING_STORED -> Mono.error(new MessagingException("Another copy of " + mail.getName()
@@ -129,21 +154,137 @@ public class LocalDeliveryOnce extends GenericMailet {
             });
         }
 
-        private Mono<Void> markStored(DeliveryLog.Delivery delivery, Mail mail) {
-            return log.markStored(delivery)
+        private Mono<Void> store(MailAddress recipient, Mail mail, DeliveryLog.Delivery copy, Instant token) {
+            MailStore store = SimpleMailStore.builder()
+                .mailboxAppender(new TargetRecordingAppender(delivery.mailboxes, delivery.log, copy, token))
+                .usersRepository(delivery.users)
+                .folder(MailboxConstants.INBOX)
+                .metric(delivered)
+                .build();
+            return Mono.from(store.storeMail(recipient, mail))
+                .onErrorResume(failure -> delivery.log.release(copy, token)
+                    .onErrorResume(e -> Mono.empty())
+                    .then(Mono.error(failure)))
+                .then(Mono.defer(() -> markStored(copy, token, mail)));
+        }
+
+        /**
+         * The message, if a copy whose claim lapsed reached its recorded target: a message with
+         * the same Message-ID and body at or above the UID the copy could get there. It is
+         * indexed again, since the node that stored it may have died before its "added" event
+         * was published.
+         */
+        private Mono<MessageUid> alreadyThere(MailAddress recipient, DeliveryLog.Delivery copy, DeliveryLog.Claim claim) {
+            if (claim.previousTarget().isEmpty()) {
+                // The earlier copy stopped before choosing a mailbox, so before storing anything.
+                return Mono.empty();
+            }
+            DeliveryLog.Target target = claim.previousTarget().get();
+            return Mono.fromCallable(() -> delivery.mailboxes.createSystemSession(delivery.users.getUsername(recipient)))
+                .flatMap(session -> findCopy(session, target, copy))
+                .subscribeOn(Schedulers.boundedElastic());
+        }
+
+        private Mono<MessageUid> findCopy(MailboxSession session, DeliveryLog.Target target, DeliveryLog.Delivery copy) {
+            return Mono.from(delivery.mailboxes.getMailboxReactive(delivery.mailboxIds.fromString(target.mailboxId()), session))
+                .onErrorResume(MailboxNotFoundException.class, e -> Mono.empty())
+                .flatMapMany(mailbox -> Flux.from(mailbox.getMessagesReactive(
+                        MessageRange.from(MessageUid.of(target.uidFrom())), FetchGroup.FULL_CONTENT, session))
+                    .filter(message -> isCopy(message, copy))
+                    .map(MessageResult::getUid)
+                    .take(1)
+                    .publishOn(Schedulers.boundedElastic())
+                    .flatMap(uid -> reIndex(mailbox.getId(), uid).thenReturn(uid)))
+                .next();
+        }
+
+        private Mono<Void> reIndex(MailboxId mailbox, MessageUid uid) {
+            // A failed reindex ends PARTIAL rather than throwing; either way the message stays
+            // stored, and the index consistency check finds it.
+            return Mono.fromCallable(() -> delivery.reIndexer.reIndex(mailbox, uid).run())
+                .doOnNext(result -> {
+                    if (result != Task.Result.COMPLETED) {
+                        LOGGER.warn("could not index message {} of mailbox {} again", uid, mailbox);
+                    }
+                })
+                .doOnError(e -> LOGGER.warn("could not index message {} of mailbox {} again: {}", uid, mailbox, e.toString()))
+                .onErrorResume(e -> Mono.empty())
+                .then();
+        }
+
+        private static boolean isCopy(MessageResult message, DeliveryLog.Delivery copy) {
+            try (InputStream content = message.getFullContent().getInputStream()) {
+                MimeMessage stored = new MimeMessage(null, content);
+                String storedId = Optional.ofNullable(stored.getMessageID()).orElse("");
+                return storedId.strip().equals(copy.messageId().strip())
+                    && DeliveryLog.Delivery.bodyDigest(stored).equals(copy.bodyDigest());
+            } catch (Exception e) {
+                LOGGER.warn("could not compare message {} with {}: {}", message.getUid(), copy.messageId(), e.toString());
+                return false;
+            }
+        }
+
+        private Mono<Void> markStored(DeliveryLog.Delivery copy, Instant token, Mail mail) {
+            return delivery.log.markStored(copy, token)
                 .retryWhen(LOG_WRITE_RETRIES)
                 .doOnNext(recorded -> {
                     if (!recorded) {
                         LOGGER.warn("{} was stored for {} after its claim lapsed; a redelivery of it could be stored again",
-                            mail.getName(), delivery.recipient());
+                            mail.getName(), copy.recipient());
                     }
                 })
                 .onErrorResume(e -> {
                     LOGGER.warn("{} was stored for {} but could not be logged as stored; a redelivery of it could be stored again: {}",
-                        mail.getName(), delivery.recipient(), e.getMessage());
+                        mail.getName(), copy.recipient(), e.getMessage());
                     return Mono.empty();
                 })
                 .then();
+        }
+    }
+
+    /**
+     * James's appender, which first records in the delivery log the mailbox the copy goes to
+     * and the first UID it can get there, so that the next copy can look for it if this node
+     * dies before marking it stored. The mailbox is created here when missing (a folder a
+     * filter names), as James's appender would.
+     */
+    static final class TargetRecordingAppender extends MailboxAppenderImpl {
+        private final MailboxManager mailboxes;
+        private final DeliveryLog log;
+        private final DeliveryLog.Delivery copy;
+        private final Instant token;
+
+        TargetRecordingAppender(MailboxManager mailboxes, DeliveryLog log, DeliveryLog.Delivery copy, Instant token) {
+            super(mailboxes);
+            this.mailboxes = mailboxes;
+            this.log = log;
+            this.copy = copy;
+            this.token = token;
+        }
+
+        @Override
+        protected Mono<AppendResult> appendMessageToMailbox(MimeMessage mail, MailboxSession session, MailboxPath path, Optional<Flags> flags) {
+            return existingOrCreated(session, path)
+                .flatMap(mailbox -> {
+                    try {
+                        return mailbox.getMetaDataReactive(MailboxMetaData.RecentMode.IGNORE, session, EnumSet.of(MailboxMetaData.Item.NextUid))
+                            .map(metaData -> new DeliveryLog.Target(mailbox.getId().serialize(), metaData.getUidNext().asLong()));
+                    } catch (Exception e) {
+                        return Mono.error(e);
+                    }
+                })
+                .flatMap(target -> log.recordTarget(copy, token, target))
+                .flatMap(recorded -> recorded
+                    ? super.appendMessageToMailbox(mail, session, path, flags)
+                    : Mono.error(new MessagingException("the claim on " + copy.messageId() + " for " + copy.recipient() + " lapsed before its store")));
+        }
+
+        private Mono<MessageManager> existingOrCreated(MailboxSession session, MailboxPath path) {
+            return Mono.from(mailboxes.getMailboxReactive(path, session))
+                .onErrorResume(MailboxNotFoundException.class, missing ->
+                    Mono.from(mailboxes.createMailboxReactive(path, MailboxManager.CreateOption.CREATE_SUBSCRIPTION, session))
+                        .onErrorResume(MailboxExistsException.class, raced -> Mono.empty())
+                        .then(Mono.from(mailboxes.getMailboxReactive(path, session))));
         }
     }
 }

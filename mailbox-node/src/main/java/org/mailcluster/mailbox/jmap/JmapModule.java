@@ -3,7 +3,10 @@ package org.mailcluster.mailbox.jmap;
 import org.apache.james.jmap.draft.JMAPListenerModule;
 import org.apache.james.modules.protocols.JMAPServerModule;
 
+import org.apache.james.webadmin.Routes;
+
 import com.google.inject.AbstractModule;
+import com.google.inject.multibindings.Multibinder;
 
 /**
  * JMAP (RFC 8621) on the mailbox tier, configured by {@code conf/jmap.properties}:
@@ -13,7 +16,8 @@ import com.google.inject.AbstractModule;
  *       {@code james} entry);</li>
  *   <li>its listeners on the mailbox bus, as cluster-wide groups (changes, previews);</li>
  *   <li>its Cassandra stores ({@link JmapCassandraStoresModule});</li>
- *   <li>its own event bus on RabbitMQ ({@link JmapStateChangeBusModule}).</li>
+ *   <li>its own event bus on RabbitMQ ({@link JmapStateChangeBusModule});</li>
+ *   <li>webadmin's {@code /users/USER/filters}, users' filtering rules ({@link FilterRulesRoutes}).</li>
  * </ul>
  * {@code Email/query} is answered by the mailbox search index (OpenSearch).
  */
@@ -25,5 +29,6 @@ public class JmapModule extends AbstractModule {
         install(new JMAPListenerModule());
         install(new JmapCassandraStoresModule());
         install(new JmapStateChangeBusModule());
+        Multibinder.newSetBinder(binder(), Routes.class).addBinding().to(FilterRulesRoutes.class);
     }
 }

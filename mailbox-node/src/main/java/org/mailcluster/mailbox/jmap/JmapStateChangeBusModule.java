@@ -7,12 +7,13 @@ import javax.inject.Singleton;
 
 import org.apache.james.backends.rabbitmq.RabbitMQConfiguration;
 import org.apache.james.backends.rabbitmq.ReactorRabbitMQChannelPool;
+import org.apache.james.IsStartedProbe;
 import org.apache.james.backends.rabbitmq.ReceiverProvider;
 import org.apache.james.backends.rabbitmq.SimpleConnectionPool;
 import org.apache.james.events.EventBus;
 import org.apache.james.events.EventBusId;
 import org.apache.james.events.EventBusReconnectionHandler;
-import org.apache.james.events.EventDeadLetters;
+import org.apache.james.events.MemoryEventDeadLetters;
 import org.apache.james.events.KeyReconnectionHandler;
 import org.apache.james.events.RabbitMQEventBus;
 import org.apache.james.events.RetryBackoffConfiguration;
@@ -23,6 +24,7 @@ import org.apache.james.jmap.pushsubscription.PushListener;
 import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.utils.InitializationOperation;
 import org.apache.james.utils.InitilizationOperationBuilder;
+import org.mailcluster.events.EventBusReceivers;
 
 import com.google.common.collect.ImmutableSet;
 import com.google.inject.AbstractModule;
@@ -49,12 +51,16 @@ class JmapStateChangeBusModule extends AbstractModule {
     @Singleton
     @Named(InjectionKeys.JMAP)
     RabbitMQEventBus stateChangeBus(Sender sender, ReceiverProvider receivers, JmapEventSerializer serializer,
-                                    RetryBackoffConfiguration retries, EventDeadLetters deadLetters, MetricFactory metrics,
+                                    RetryBackoffConfiguration retries, MetricFactory metrics,
                                     ReactorRabbitMQChannelPool channels, @Named(InjectionKeys.JMAP) EventBusId id,
-                                    RabbitMQConfiguration configuration) {
-        return new RabbitMQEventBus(JMAP_NAMING_STRATEGY, sender, receivers, serializer, retries,
+                                    RabbitMQConfiguration configuration, IsStartedProbe server) {
+        // the same receivers as the mailbox events' bus: no consumer left behind after an outage
+        ReceiverProvider safeReceivers = new EventBusReceivers(JMAP_NAMING_STRATEGY.getEventBusName().value(), server).gated(receivers);
+        return new RabbitMQEventBus(JMAP_NAMING_STRATEGY, sender, safeReceivers, serializer, retries,
             new RoutingKeyConverter(ImmutableSet.of(new org.apache.james.jmap.change.Factory())),
-            deadLetters, metrics, channels, id, configuration);
+            // State changes only tell connected clients to resync; the mailbox events' durable
+            // dead letters (which serialize mailbox events only) are not for them.
+            new MemoryEventDeadLetters(), metrics, channels, id, configuration);
     }
 
     @Provides

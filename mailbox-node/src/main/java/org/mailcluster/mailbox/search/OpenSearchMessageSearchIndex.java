@@ -246,28 +246,45 @@ public class OpenSearchMessageSearchIndex extends ListeningMessageSearchIndex {
             .map(messageIdFactory::fromString);
     }
 
+    /** What the index holds for one mailbox: each document's UID and the modseq it was indexed at, by UID. */
+    public Flux<IndexedState> indexedStates(MailboxId mailboxId) {
+        String mailbox = mailboxId.serialize();
+        Query inMailbox = Query.of(q -> q.term(t -> t.field("mailboxId").value(FieldValue.of(mailbox))));
+        List<SortOptions> byUid = List.of(SortOptions.of(s -> s.field(f -> f.field("uid"))));
+        return allHits(inMailbox, byUid, mailbox, "uid", "modSeq")
+            .map(hit -> new IndexedState(MessageUid.of(hit.path("uid").asLong()), hit.path("modSeq").asLong()));
+    }
+
+    /** One document of the index, as {@link #indexedStates} lists it. */
+    public record IndexedState(MessageUid uid, long modSeq) {
+    }
+
     /** Every matching hit in order, page after page (search_after on the sort values). */
     private Flux<JsonNode> allHits(Query query, List<SortOptions> sorts, String routing) {
-        return page(query, sorts, routing, null)
+        return allHits(query, sorts, routing, "uid", "messageId", "mailboxId");
+    }
+
+    private Flux<JsonNode> allHits(Query query, List<SortOptions> sorts, String routing, String... fields) {
+        return page(query, sorts, routing, null, fields)
             .expand(response -> {
                 List<Hit<ObjectNode>> hits = response.hits().hits();
                 if (hits.size() < PAGE_SIZE) {
                     return Mono.empty();
                 }
-                return page(query, sorts, routing, hits.get(hits.size() - 1).sort());
+                return page(query, sorts, routing, hits.get(hits.size() - 1).sort(), fields);
             })
             .concatMapIterable(response -> response.hits().hits())
             .map(hit -> (JsonNode) hit.source());
     }
 
-    private Mono<SearchResponse<ObjectNode>> page(Query query, List<SortOptions> sorts, String routing, List<String> after) {
+    private Mono<SearchResponse<ObjectNode>> page(Query query, List<SortOptions> sorts, String routing, List<String> after, String... fields) {
         return call(() -> client.search(request -> {
             request.index(settings.readAlias())
                 .query(query)
                 .sort(sorts)
                 .size(PAGE_SIZE)
                 .trackTotalHits(t -> t.enabled(false))
-                .source(s -> s.filter(f -> f.includes("uid", "messageId", "mailboxId")));
+                .source(s -> s.filter(f -> f.includes(List.of(fields))));
             if (routing != null) {
                 request.routing(routing);
             }

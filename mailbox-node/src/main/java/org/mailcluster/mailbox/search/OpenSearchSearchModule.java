@@ -2,6 +2,7 @@ package org.mailcluster.mailbox.search;
 
 import java.net.URI;
 
+import javax.inject.Named;
 import javax.inject.Singleton;
 
 import org.apache.commons.configuration2.ex.ConfigurationException;
@@ -17,6 +18,10 @@ import org.apache.james.mailbox.store.search.MessageSearchIndex;
 import org.apache.james.modules.server.ReIndexingModule;
 import org.apache.james.modules.server.WebAdminReIndexingTaskSerializationModule;
 import org.apache.james.quota.search.QuotaSearcher;
+import org.apache.james.server.task.json.dto.AdditionalInformationDTO;
+import org.apache.james.server.task.json.dto.AdditionalInformationDTOModule;
+import org.apache.james.task.TaskExecutionDetails;
+import org.apache.james.webadmin.dto.DTOModuleInjections;
 import org.apache.james.quota.search.scanning.ScanningQuotaSearcher;
 import org.apache.james.utils.InitializationOperation;
 import org.apache.james.utils.InitilizationOperationBuilder;
@@ -24,6 +29,8 @@ import org.apache.james.utils.PropertiesProvider;
 import org.apache.james.webadmin.Routes;
 import org.apache.mailbox.tools.indexer.ReIndexerImpl;
 import org.mailcluster.backends.RequiredProperties;
+import org.mailcluster.events.DurableEventDeadLetters;
+import org.mailcluster.events.KeepingFailuresListener;
 import org.opensearch.client.RestClient;
 import org.opensearch.client.json.jackson.JacksonJsonpMapper;
 import org.opensearch.client.opensearch.OpenSearchAsyncClient;
@@ -44,7 +51,8 @@ import com.google.inject.multibindings.ProvidesIntoSet;
  *   <li>James's {@code ReIndexerImpl} and {@code ReIndexingModule}: the webadmin reindex tasks
  *       (all mailboxes, one user, one mailbox, one message) under {@code /tasks};</li>
  *   <li>{@link SearchIndexHealthCheck} (degraded, never unhealthy),
- *       {@link FailedIndexingRedelivery}, {@link SearchIndexRoutes};</li>
+ *       {@link FailedIndexingRedelivery}, {@link SearchIndexRoutes} with the consistency check
+ *       and repair ({@link IndexConsistencyTask});</li>
  *   <li>{@code conf/opensearch.properties}, described in {@link SearchIndexSettings}.</li>
  * </ul>
  * Quota search still scans users: it is small, and not what this module is about.
@@ -57,8 +65,7 @@ public class OpenSearchSearchModule extends AbstractModule {
         bind(OpenSearchMessageSearchIndex.class).in(Scopes.SINGLETON);
         bind(MessageSearchIndex.class).to(OpenSearchMessageSearchIndex.class);
         bind(ListeningMessageSearchIndex.class).to(OpenSearchMessageSearchIndex.class);
-        Multibinder.newSetBinder(binder(), EventListener.ReactiveGroupEventListener.class)
-            .addBinding().to(OpenSearchMessageSearchIndex.class);
+
         Multibinder.newSetBinder(binder(), SearchOverride.class);
 
         // HTML parts and text attachments; other attachment types would need Tika.
@@ -77,6 +84,18 @@ public class OpenSearchSearchModule extends AbstractModule {
 
         bind(ScanningQuotaSearcher.class).in(Scopes.SINGLETON);
         bind(QuotaSearcher.class).to(ScanningQuotaSearcher.class);
+    }
+
+    /** The index listens to mailbox events; a failed update is kept durably, not given to James's unconfirmed retries. */
+    @ProvidesIntoSet
+    EventListener.ReactiveGroupEventListener indexListener(OpenSearchMessageSearchIndex index, DurableEventDeadLetters kept) {
+        return new KeepingFailuresListener(index, kept);
+    }
+
+    @Named(DTOModuleInjections.WEBADMIN_DTO)
+    @ProvidesIntoSet
+    AdditionalInformationDTOModule<? extends TaskExecutionDetails.AdditionalInformation, ? extends AdditionalInformationDTO> consistencyReport() {
+        return IndexConsistencyTask.DetailsDTO.module();
     }
 
     @Provides

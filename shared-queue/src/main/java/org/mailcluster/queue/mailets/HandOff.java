@@ -1,7 +1,5 @@
 package org.mailcluster.queue.mailets;
 
-import java.time.Duration;
-import java.util.List;
 
 import javax.inject.Inject;
 import javax.mail.MessagingException;
@@ -10,10 +8,9 @@ import org.apache.james.lifecycle.api.LifecycleUtil;
 import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueueFactory;
 import org.apache.james.queue.api.MailQueueName;
+import org.mailcluster.queue.QueueHandOff;
 import org.apache.mailet.Mail;
 import org.apache.mailet.base.GenericMailet;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Hands a mail, with the recipients it still has, to the next tier's queue, where that tier's
@@ -33,12 +30,6 @@ import org.slf4j.LoggerFactory;
  * </mailet>}</pre>
  */
 public class HandOff extends GenericMailet {
-    private static final Logger LOGGER = LoggerFactory.getLogger(HandOff.class);
-    /** Pauses between attempts: about two minutes in all. */
-    static final List<Duration> RETRY_PAUSES = List.of(Duration.ofSeconds(1), Duration.ofSeconds(2),
-        Duration.ofSeconds(4), Duration.ofSeconds(8), Duration.ofSeconds(15), Duration.ofSeconds(30),
-        Duration.ofSeconds(30), Duration.ofSeconds(30));
-
     private final MailQueueFactory<?> queues;
     private MailQueue queue;
 
@@ -64,36 +55,11 @@ public class HandOff extends GenericMailet {
         Mail next = mail.duplicate();
         try {
             next.setState(Mail.DEFAULT);
-            enqueueWithRetries(next);
+            QueueHandOff.enqueue(queue, next);
         } finally {
             LifecycleUtil.dispose(next);
         }
         mail.setState(Mail.GHOST);
-    }
-
-    private void enqueueWithRetries(Mail next) throws MessagingException {
-        for (int attempt = 0; ; attempt++) {
-            try {
-                queue.enQueue(next);
-                if (attempt > 0) {
-                    LOGGER.info("{} handed to {} after {} failed attempts", next.getName(), queue.getName().asString(), attempt);
-                }
-                return;
-            } catch (MailQueue.MailQueueException | RuntimeException e) {
-                if (attempt >= RETRY_PAUSES.size()) {
-                    throw new MessagingException("could not hand " + next.getName() + " to " + queue.getName().asString(), e);
-                }
-                Duration pause = RETRY_PAUSES.get(attempt);
-                LOGGER.warn("handing {} to {} failed ({}); retrying in {} s", next.getName(), queue.getName().asString(),
-                    e.toString(), pause.toSeconds());
-                try {
-                    Thread.sleep(pause.toMillis());
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    throw new MessagingException("interrupted while handing " + next.getName() + " over", interrupted);
-                }
-            }
-        }
     }
 
     @Override

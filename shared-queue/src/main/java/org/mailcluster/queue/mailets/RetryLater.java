@@ -18,6 +18,7 @@ import org.apache.mailet.AttributeName;
 import org.apache.mailet.AttributeValue;
 import org.apache.mailet.Mail;
 import org.apache.mailet.base.GenericMailet;
+import org.mailcluster.queue.RetryNames;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,6 +75,11 @@ public class RetryLater extends GenericMailet {
             return;
         }
         Duration delay = delays.get(deferrals);
+        String failedAs = mail.getName();
+        // Renamed first: duplicate() appends to the name, and so does every pass through the
+        // processors, until James refuses a name that long ("Possible loop in config.xml") and
+        // the mail lands in the error repository after its fourth deferral.
+        mail.setName(RetryNames.retryName(failedAs, deferrals + 1));
         Mail again = mail.duplicate();
         try {
             again.setState(Mail.DEFAULT);
@@ -82,7 +88,7 @@ public class RetryLater extends GenericMailet {
         } finally {
             LifecycleUtil.dispose(again);
         }
-        LOGGER.warn("{} deferred for {} (deferral {} of {}) after: {}", mail.getName(), delay,
+        LOGGER.warn("{} deferred for {} as {} (deferral {} of {}) after: {}", failedAs, delay, again.getName(),
             deferrals + 1, delays.size(), firstLine(mail.getErrorMessage()));
         mail.setState(Mail.GHOST);
     }
