@@ -6,6 +6,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Predicate;
 
 import org.mailcluster.testing.ClusterEndpoints;
@@ -26,20 +28,36 @@ record RabbitMqQueues(URI management, String authorization) {
 
     /** Messages (waiting and unacknowledged) in every queue whose name {@code queues} accepts. */
     long messagesIn(Predicate<String> queues) throws Exception {
-        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                management.resolve("/api/queues/%2F?columns=name,messages"))
-                .header("Authorization", authorization)
-                .build(), HttpResponse.BodyHandlers.ofString());
-        if (response.statusCode() != 200) {
-            throw new IllegalStateException("RabbitMQ management API answered " + response.statusCode() + ": " + response.body());
-        }
         long messages = 0;
-        for (JsonNode queue : new ObjectMapper().readTree(response.body())) {
+        for (JsonNode queue : queues("name,messages")) {
             if (queues.test(queue.path("name").asText())) {
                 messages += queue.path("messages").asLong(0);
             }
         }
         return messages;
+    }
+
+    /** The queues {@code queues} accepts that a consumer reads. */
+    Set<String> read(Predicate<String> queues) throws Exception {
+        Set<String> read = new TreeSet<>();
+        for (JsonNode queue : queues("name,consumers")) {
+            String name = queue.path("name").asText();
+            if (queues.test(name) && queue.path("consumers").asLong(0) > 0) {
+                read.add(name);
+            }
+        }
+        return read;
+    }
+
+    private JsonNode queues(String columns) throws Exception {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                management.resolve("/api/queues/%2F?columns=" + columns))
+                .header("Authorization", authorization)
+                .build(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+            throw new IllegalStateException("RabbitMQ management API answered " + response.statusCode() + ": " + response.body());
+        }
+        return new ObjectMapper().readTree(response.body());
     }
 
     long messagesIn(String queue) throws Exception {

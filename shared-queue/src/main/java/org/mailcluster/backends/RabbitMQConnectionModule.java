@@ -29,10 +29,11 @@ import reactor.rabbitmq.ReceiverOptions;
 import reactor.rabbitmq.Sender;
 
 /**
- * The node's connection to RabbitMQ, configured by {@code rabbitmq.properties}: one resilient
- * connection, and a channel for each publication ({@link ChannelPerUse}). After a broker restart the RabbitMQ client recovers the
- * connection with its channels and consumers; the registered
- * {@link SimpleConnectionPool.ReconnectionHandler}s (the event bus's) re-declare what they own.
+ * The node's connection to RabbitMQ, configured by {@code rabbitmq.properties}: one connection,
+ * recovered in place after a broker restart with its channels and consumers
+ * ({@link RecoveringConnectionPool}), and a channel for each publication ({@link ChannelPerUse}).
+ * The registered {@link SimpleConnectionPool.ReconnectionHandler}s (the event bus's) run only if
+ * the connection ever has to be replaced.
  */
 public class RabbitMQConnectionModule extends AbstractModule {
 
@@ -40,7 +41,8 @@ public class RabbitMQConnectionModule extends AbstractModule {
 
     @Override
     protected void configure() {
-        bind(SimpleConnectionPool.class).in(Scopes.SINGLETON);
+        bind(RecoveringConnectionPool.class).in(Scopes.SINGLETON);
+        bind(SimpleConnectionPool.class).to(RecoveringConnectionPool.class);
         Multibinder.newSetBinder(binder(), SimpleConnectionPool.ReconnectionHandler.class);
         Multibinder.newSetBinder(binder(), HealthCheck.class).addBinding().to(RabbitMQHealthCheck.class);
     }
