@@ -117,6 +117,7 @@ start_one() {
     export MC_DNSBL_ZONES=${MC_DNSBL_ZONES:-bl.$MC_DOMAIN}
     export MC_OPENSEARCH_URL=http://$MC_OPENSEARCH_ADDR:$MC_OPENSEARCH_PORT MC_SEARCH_INDEX_SHARDS=${MC_SEARCH_INDEX_SHARDS:-1} MC_SEARCH_INDEX_REPLICAS=${MC_SEARCH_INDEX_REPLICAS:-0}
     export MC_TLS_KEYSTORE=$MC_VAR/secrets/keystore.p12 MC_TLS_KEYSTORE_PASSWORD=$(cat "$MC_VAR/secrets/keystore-password")
+    export MC_DKIM_KEYS=$(mc_dkim_keys_dir)
     export MC_JMAP_SIGNING_KEYSTORE=$MC_VAR/secrets/jmap-signing.p12 MC_JMAP_SIGNING_KEYSTORE_PASSWORD=$(cat "$MC_VAR/secrets/jmap-signing-password")
     export MC_SPOOLER_THREADS=${MC_SPOOLER_THREADS:-8} MC_REMOTE_DELIVERY_THREADS=${MC_REMOTE_DELIVERY_THREADS:-8}
     # The local cluster retries a failing remote MX sooner than production (5 minutes first).

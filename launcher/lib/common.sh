@@ -207,3 +207,34 @@ mc_webadmin_secret_file() {
   echo "$f"
 }
 mc_webadmin_auth() { echo "Authorization: Bearer $(cat "$(mc_webadmin_secret_file)")"; }
+
+# DKIM keys the submission tier signs with, one directory per domain, SELECTOR.pem in each
+# (the nodes' MC_DKIM_KEYS; a Kubernetes Secret in production). mc_dkim_keys_dir makes the
+# cluster domain's key once (RSA 2048, PKCS#8), its selector named after the month it was made.
+mc_dkim_keys_dir() {
+  local dir="$MC_VAR/secrets/dkim"
+  if ! ls "$dir/$MC_DOMAIN"/*.pem >/dev/null 2>&1; then
+    command -v openssl >/dev/null || mc_apt_install openssl
+    mkdir -p "$dir/$MC_DOMAIN" && chmod 700 "$MC_VAR/secrets" "$dir" "$dir/$MC_DOMAIN"
+    (umask 077; openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+       -out "$dir/$MC_DOMAIN/s$(date -u +%Y%m).pem" 2>>"$MC_LOG/keytool.log") \
+      || mc_die "could not create the DKIM key of $MC_DOMAIN; see $MC_LOG/keytool.log"
+  fi
+  echo "$dir"
+}
+
+# mc_dkim_txt_records: a dnsmasq txt-record line for each key file's public half
+# (SELECTOR._domainkey.DOMAIN "v=DKIM1; k=rsa; p=..."), cut into strings of at most 255 bytes.
+mc_dkim_txt_records() {
+  local dir key domain selector value
+  dir=$(mc_dkim_keys_dir)
+  for key in "$dir"/*/*.pem; do
+    [ -f "$key" ] || continue
+    domain=$(basename "$(dirname "$key")") selector=$(basename "$key" .pem)
+    value="v=DKIM1; k=rsa; p=$(openssl pkey -in "$key" -pubout -outform DER 2>/dev/null | base64 -w0)" \
+      || mc_die "cannot read the DKIM key $key"
+    printf 'txt-record=%s._domainkey.%s' "$selector" "$domain"
+    while [ -n "$value" ]; do printf ',"%s"' "${value:0:255}"; value=${value:255}; done
+    echo
+  done
+}

@@ -8,6 +8,7 @@
 #     service names users see (submission., imap.);
 #   - a test DNS block list, bl.$MC_DOMAIN, listing 127.0.0.66;
 #   - SPF and DMARC records of two test sender domains (spf-pass.test, dmarc-reject.test);
+#   - the DKIM record of every key file in var/secrets/dkim (the cluster domain's is made here);
 #   - an "outside world" domain, $MC_REMOTE_DOMAIN, whose MX points at
 #     $MC_REMOTE_MX_ADDR, where tests run a real receiving SMTP server.
 # Verbs: install | start | probe | stop | status | zone | purge
@@ -51,6 +52,8 @@ zone() {
   echo 'txt-record=spf-pass.test,"v=spf1 ip4:127.0.0.0/8 -all"'
   echo 'txt-record=dmarc-reject.test,"v=spf1 ip4:192.0.2.1 -all"'
   echo 'txt-record=_dmarc.dmarc-reject.test,"v=DMARC1; p=reject"'
+  # The public halves of the DKIM keys the submission tier signs with (var/secrets/dkim).
+  mc_dkim_txt_records
   echo "mx-host=$MC_REMOTE_DOMAIN,smtp.$MC_REMOTE_DOMAIN,10"
   echo "host-record=smtp.$MC_REMOTE_DOMAIN,$MC_REMOTE_MX_ADDR"
 }

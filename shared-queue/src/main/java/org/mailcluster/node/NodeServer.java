@@ -20,6 +20,7 @@ import org.mailcluster.data.CassandraDataModule;
 import org.mailcluster.queue.CassandraMailRepositoryModule;
 import org.mailcluster.queue.DistributedMailQueueModule;
 import org.mailcluster.queue.QueueTopology;
+import org.mailcluster.dkim.DkimModule;
 import org.mailcluster.routing.RoutingModule;
 import org.mailcluster.webadmin.WebAdminSecurityModule;
 
@@ -50,6 +51,7 @@ public final class NodeServer {
             new DistributedMailQueueModule(tier),
             new CassandraMailRepositoryModule(),
             new RoutingModule(),
+            new DkimModule(),
             new MailetProcessingModule(),
             new RawPostDequeueDecoratorModule(),
             // Every tier ships its own mailetcontainer.xml; no built-in processors.
