@@ -99,7 +99,8 @@ start_one() {
   ln -sfn "$dist/conf" "$home/conf"
   (
     export MC_NODE_HOME=$home MC_BIND_ADDRESS=$addr MC_HOSTNAME=$name.$MC_DOMAIN MC_DOMAIN
-    export MC_SMTP_PORT=25 MC_SUBMISSION_PORT=587 MC_SUBMISSIONS_PORT=465 MC_IMAP_PORT=143 MC_IMAPS_PORT=993
+    export MC_SMTP_PORT=25 MC_SUBMISSION_PORT=587 MC_SUBMISSIONS_PORT=465
+    export MC_SUBMISSION_PROXY_PORT MC_SUBMISSIONS_PROXY_PORT MC_IMAP_PORT=143 MC_IMAPS_PORT=993
     case $(node_type "$name") in
       backupmx) export MC_MX_ROLE=backup ;;
       mx) export MC_MX_ROLE=primary ;;

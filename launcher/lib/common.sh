@@ -22,6 +22,11 @@ MC_RSPAMD_ADDR=${MC_RSPAMD_ADDR:-127.0.6.1}
 MC_RSPAMD_PORT=${MC_RSPAMD_PORT:-11333}
 MC_CLAMAV_ADDR=${MC_CLAMAV_ADDR:-127.0.6.2}
 MC_CLAMAV_PORT=${MC_CLAMAV_PORT:-3310}
+# The outbound load balancer (launcher/services/smtp-lb.sh, haproxy): 587 and 465 there, to the
+# submission nodes' PROXY-protocol listeners on these ports.
+MC_SMTP_LB_ADDR=${MC_SMTP_LB_ADDR:-127.0.7.1}
+MC_SUBMISSION_PROXY_PORT=${MC_SUBMISSION_PROXY_PORT:-11587}
+MC_SUBMISSIONS_PROXY_PORT=${MC_SUBMISSIONS_PROXY_PORT:-11465}
 MC_RABBITMQ_ADDR=${MC_RABBITMQ_ADDR:-127.0.3.1}
 MC_RABBITMQ_PORT=${MC_RABBITMQ_PORT:-5673}
 MC_RABBITMQ_MGMT_PORT=${MC_RABBITMQ_MGMT_PORT:-15673}
@@ -141,7 +146,7 @@ mc_maven_fetch() {
 # exported variable still wins over what was recorded.
 [ -f "$MC_VAR/cluster.env" ] && source "$MC_VAR/cluster.env"
 MC_MX_COUNT=${MC_MX_COUNT:-2}
-MC_SUBMISSION_COUNT=${MC_SUBMISSION_COUNT:-1}
+MC_SUBMISSION_COUNT=${MC_SUBMISSION_COUNT:-2}
 MC_MAILBOX_COUNT=${MC_MAILBOX_COUNT:-1}
 # Mailbox tiers, "NAME:COUNT,...": mailbox1.. belong to the tiers in this order (see
 # mc_mailbox_tier). Empty: every mailbox node is in the tier "default".

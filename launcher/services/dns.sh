@@ -5,7 +5,7 @@
 #     senders pick randomly among equal preferences), plus a backup MX at a
 #     higher preference number when MC_BACKUP_MX=1;
 #   - an A record for every node (mxN, submissionN, mailboxN) and for the
-#     service names users see (submission., imap.);
+#     service names users see (submission., imap., smtp. = the outbound load balancer);
 #   - a test DNS block list, bl.$MC_DOMAIN, listing 127.0.0.66;
 #   - SPF and DMARC records of two test sender domains (spf-pass.test, dmarc-reject.test);
 #   - the DKIM record of every key file in var/secrets/dkim (the cluster domain's is made here);
@@ -35,6 +35,8 @@ zone() {
     echo "host-record=submission$i.$MC_DOMAIN,$(mc_node_addr submission "$i")"
   done
   echo "host-record=submission.$MC_DOMAIN,$(mc_node_addr submission 1)"
+  # The name users send through: the outbound load balancer in front of the submission nodes.
+  echo "host-record=smtp.$MC_DOMAIN,$MC_SMTP_LB_ADDR"
   for ((i = 1; i <= MC_MAILBOX_COUNT; i++)); do
     echo "host-record=mailbox$i.$MC_DOMAIN,$(mc_node_addr mailbox "$i")"
   done
