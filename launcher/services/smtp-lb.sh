@@ -92,7 +92,7 @@ while True:
     data += chunk
 rows = [line.split(",") for line in data.decode().splitlines() if line and not line.startswith("#")]
 nodes = [r for r in rows if r[0] == "submission-nodes" and r[1] not in ("FRONTEND", "BACKEND")]
-print("%d/%d nodes up" % (sum(1 for r in nodes if r[17].startswith("UP")), len(nodes)))
+print("%d/%d submission nodes" % (sum(1 for r in nodes if r[17].startswith("UP")), len(nodes)))
 PY
 }
 
@@ -121,8 +121,11 @@ stop() { mc_stop_pid $NAME 10; }
 status() {
   local pid health=down
   pid=$(mc_pid $NAME) || pid=-
-  probe 2>/dev/null && health="healthy ($(backends_up))"
+  probe 2>/dev/null && health=healthy
   printf '%-12s %-22s %-8s %s\n' $NAME "$MC_SMTP_LB_ADDR:587,465" "$pid" "$health"
+  # The rotation on a line of its own, so the table keeps one health word per component.
+  [ "$health" = healthy ] && mc_say "$NAME: $(backends_up) in its rotation"
+  return 0
 }
 
 purge() { rm -rf "$DIR"; }
