@@ -45,7 +45,7 @@ class DkimSignTest {
     static Mail mail(String raw) throws Exception {
         MimeMessage message = new MimeMessage(Session.getDefaultInstance(new Properties()),
             new ByteArrayInputStream(raw.getBytes(StandardCharsets.UTF_8)));
-        return MailImpl.builder().name("m1").sender(new MailAddress("bounce@example.com"))
+        return MailImpl.builder().name("m1").sender(new MailAddress("bounce@lists.example.org"))
             .addRecipient(new MailAddress("carol@remote.test")).mimeMessage(message).build();
     }
 
@@ -109,7 +109,7 @@ class DkimSignTest {
             askedWithoutFrom.append(domain);
             return Optional.empty();
         }).service(withoutFrom);
-        assertThat(askedWithoutFrom.toString()).isEqualTo("example.com");
+        assertThat(askedWithoutFrom.toString()).isEqualTo("lists.example.org");
     }
 
     @Test
