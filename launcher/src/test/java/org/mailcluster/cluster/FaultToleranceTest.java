@@ -64,8 +64,14 @@ class FaultToleranceTest {
     void withRabbitMqDownTheMxAnswers4xxAndDeliversAgainOnceItIsBack() throws Exception {
         String during = "during outage " + UUID.randomUUID();
         RabbitMqQueues rabbitMq = RabbitMqQueues.of(cluster);
+        // The management API's consumer counts lag (stats every 5 s), more so on a node that an
+        // earlier test restarted: wait for them rather than read them once.
         Set<String> keyQueuesReadBefore = rabbitMq.read(KEY_QUEUES);
-        assertThat(keyQueuesReadBefore).as("the mailbox node's event bus key queues").isNotEmpty();
+        for (long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+             keyQueuesReadBefore.isEmpty() && System.nanoTime() < deadline; keyQueuesReadBefore = rabbitMq.read(KEY_QUEUES)) {
+            Thread.sleep(2000);
+        }
+        assertThat(keyQueuesReadBefore).as("the mailbox node's event bus key queues, read by a consumer").isNotEmpty();
         launcher.scriptMustSucceed(STEP, "launcher/services/rabbitmq.sh", "stop");
         int code;
         try {
