@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -46,7 +47,7 @@ public final class LocalCluster {
         List<String> command = new java.util.ArrayList<>();
         command.add(root.resolve("mailcluster").toString());
         command.addAll(List.of(args));
-        return execute(timeout, command);
+        return execute(timeout, Map.of(), command);
     }
 
     /**
@@ -59,19 +60,31 @@ public final class LocalCluster {
         command.add("bash");
         command.add(root.resolve(script).toString());
         command.addAll(List.of(args));
-        return execute(timeout, command);
+        return execute(timeout, Map.of(), command);
     }
 
     /** {@link #script}, for a step a test depends on: a non-zero exit fails with the script's output. */
     public void scriptMustSucceed(Duration timeout, String script, String... args) {
-        Result result = script(timeout, script, args);
+        scriptMustSucceed(timeout, Map.of(), script, args);
+    }
+
+    /**
+     * {@link #scriptMustSucceed} with extra environment, e.g. a node started with
+     * {@code MC_REMOTE_DELIVERY_DELAYS} of its own, as a deployment would configure it.
+     */
+    public void scriptMustSucceed(Duration timeout, Map<String, String> environment, String script, String... args) {
+        List<String> command = new java.util.ArrayList<>();
+        command.add("bash");
+        command.add(root.resolve(script).toString());
+        command.addAll(List.of(args));
+        Result result = execute(timeout, environment, command);
         if (!result.succeeded()) {
             throw new AssertionError(script + " " + String.join(" ", args) + " failed (exit " + result.exitCode() + "):\n"
                 + result.output());
         }
     }
 
-    private Result execute(Duration timeout, List<String> command) {
+    private Result execute(Duration timeout, Map<String, String> environment, List<String> command) {
         String[] args = command.toArray(String[]::new);
         try {
             Path out = Files.createTempFile("mailcluster-", ".out");
@@ -79,6 +92,7 @@ public final class LocalCluster {
                 ProcessBuilder builder = new ProcessBuilder(command).directory(root.toFile());
                 // Tests run inside the Maven build, which has just built the nodes: never rebuild.
                 builder.environment().put("MC_NO_BUILD", "1");
+                builder.environment().putAll(environment);
                 Process process = builder
                     .redirectErrorStream(true)
                     .redirectOutput(out.toFile())
