@@ -21,6 +21,7 @@ import org.mailcluster.queue.CassandraMailRepositoryModule;
 import org.mailcluster.queue.DistributedMailQueueModule;
 import org.mailcluster.queue.QueueTopology;
 import org.mailcluster.dkim.DkimModule;
+import org.mailcluster.limits.SendingLimitsModule;
 import org.mailcluster.routing.RoutingModule;
 import org.mailcluster.webadmin.WebAdminSecurityModule;
 
@@ -52,6 +53,7 @@ public final class NodeServer {
             new CassandraMailRepositoryModule(),
             new RoutingModule(),
             new DkimModule(),
+            new SendingLimitsModule(),
             new MailetProcessingModule(),
             new RawPostDequeueDecoratorModule(),
             // Every tier ships its own mailetcontainer.xml; no built-in processors.
