@@ -9,6 +9,12 @@ PYTHON=/usr/bin/python3
 
 verb=$1; shift
 packages=(python3 python3-matplotlib)
+if [ "$verb" = chaos ]; then
+  # submission-kill's outside world is Postfix's smtp-sink
+  dpkg-query -W -f='${Status}' postfix 2>/dev/null | grep -q 'install ok installed' \
+    || echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  packages+=(postfix)
+fi
 if [ "$verb" = bench ] && [[ " $* " != *" --no-reference "* ]]; then
   # Postfix unconfigured ("No configuration"): the Debian package then starts no system MTA;
   # the reference runs its own private instances (see mailbench/reference.py).

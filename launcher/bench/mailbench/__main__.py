@@ -10,10 +10,10 @@ import time
 
 from . import cluster, report
 from .dnsmx import MxResolver
-from .observe import ImapInbox, MaildirInboxes
+from .observe import ImapInbox, MaildirInboxes, SinkDumps
 from .reference import ADDRESS as REFERENCE_ADDRESS, SMTP_PORT as REFERENCE_PORT, Reference
 from .run import Target, run_load, say
-from .workload import Workload
+from .workload import OutboundWorkload, Workload
 
 OUT_DIR = os.path.join(cluster.ROOT, "docs", "benchmarks")
 
@@ -160,6 +160,14 @@ FAULTS = {
                      [("kill -9 mailbox1", ("bash", "launcher/nodes.sh", "kill", "mailbox1")),
                       ("wait", 10),
                       ("restart mailbox1", ("bash", "launcher/nodes.sh", "start-one", "mailbox1"))], ["mailbox1"]),
+    "submission-kill": ("kill -9 of submission1 under outbound load: users send through the load balancer "
+                        "(smtp-lb: STARTTLS, AUTH) to the outside world (Postfix's smtp-sink as its MX); "
+                        "submission1 stays down 20 s (haproxy sends new connections to submission2), then is "
+                        "restarted. Every message that got 250 must reach the outside MX exactly once.",
+                        [("kill -9 submission1", ("bash", "launcher/nodes.sh", "kill", "submission1")),
+                         ("wait", 20),
+                         ("restart submission1", ("bash", "launcher/nodes.sh", "start-one", "submission1"))],
+                        ["submission1"]),
     "rabbitmq-restart": ("RabbitMQ stopped (TERM, as the launcher does) and started again under load.",
                          [("stop rabbitmq", ("bash", "launcher/services/rabbitmq.sh", "stop")),
                           ("start rabbitmq", ("bash", "launcher/services/rabbitmq.sh", "start"))], ["rabbitmq"]),
@@ -167,6 +175,76 @@ FAULTS = {
                           [("stop cassandra", ("bash", "launcher/services/cassandra.sh", "stop")),
                            ("start cassandra", ("bash", "launcher/services/cassandra.sh", "start"))], ["cassandra"]),
 }
+
+
+# Faults whose load is users' outbound mail (through smtp-lb to the remote MX), not inbound.
+OUTBOUND_FAULTS = {"submission-kill"}
+
+
+class OutsideMx:
+    """The outside world's MX for outbound runs: Postfix's smtp-sink on the remote test
+    domain's MX address, writing each message it receives to a file; started and stopped
+    (by its PID) around the run."""
+
+    def __init__(self, address):
+        import subprocess
+        import tempfile
+        self.dumps = tempfile.mkdtemp(prefix="chaos-outside-mx-")
+        os.chmod(self.dumps, 0o777)
+        self.process = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody", "-d", self.dumps + "/%M.",
+                                         f"{address}:25", "256"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import socket
+        deadline = time.time() + 10
+        while True:
+            try:
+                socket.create_connection((address, 25), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.time() > deadline:
+                    self.close()
+                    raise RuntimeError(f"smtp-sink did not listen on {address}:25 (is it taken?)")
+                time.sleep(0.1)
+
+    def close(self):
+        import shutil
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        shutil.rmtree(self.dumps, ignore_errors=True)
+
+
+def outbound_target(env, outside):
+    host, port = cluster.host_port(env["MAILCLUSTER_SMTP_LB"], 587)
+    resolver = MxResolver(None, "smtp-lb", port=port, static=[(0, "smtp-lb", [host])])
+    names = cluster.node_names()
+    return Target("mailcluster-outbound", resolver, [SinkDumps(outside.dumps)], lambda: cluster.component_pids(names))
+
+
+def outbound_sender(domain, webadmin):
+    """The user whose mail the outbound runs send, with a sending limit high enough for a run
+    (the default is 500 an hour)."""
+    address = f"bench-out@{domain}"
+    password = known_password(address)
+    webadmin.create_user(address, password)
+    status, body = webadmin.call("PUT", f"/limits/users/{address}", '{"messagesPerHour":1000000}')
+    if status != 204:
+        raise RuntimeError(f"webadmin PUT /limits/users/{address}: {status} {body}")
+    return address, password
+
+
+def known_password(address):
+    """A password kept in var/bench/users.json with the recipients', so that runs agree."""
+    path = os.path.join(cluster.VAR, "bench", "users.json")
+    known = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            known = json.load(f)
+    if address not in known:
+        known[address] = "bench-" + secrets.token_hex(8)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            json.dump(known, f, indent=1)
+    return known[address]
 
 
 class FaultInjector:
@@ -303,18 +381,29 @@ def cmd_chaos(args):
                 return deadline
             return min(deadline, injector.finished_at + args.drain)
 
-        run, failure = None, None
+        run, failure, outside = None, None, None
         try:
-            run = run_load(cluster_target(env, users), Workload(run_id, list(users)), args.messages,
+            if name in OUTBOUND_FAULTS:
+                outside = OutsideMx(cluster.host_port(env["MAILCLUSTER_REMOTE_MX"], 25)[0])
+                login = outbound_sender(env["MAILCLUSTER_DOMAIN"], webadmin)
+                target = outbound_target(env, outside)
+                workload = OutboundWorkload(run_id, login[0], env["MAILCLUSTER_REMOTE_DOMAIN"])
+                searchable_within = None   # the messages leave the cluster: nothing to search
+            else:
+                login, target, workload = None, cluster_target(env, users), Workload(run_id, list(users))
+                searchable_within = args.searchable_within
+            run = run_load(target, workload, args.messages,
                            args.concurrency, deadline - args.drain, drain_deadline, settle_seconds=5.0,
                            during_load=injector, per_connection=args.per_connection,
                            error_repositories=repositories, stall_seconds=args.stall,
                            recovering=lambda: injector.thread is not None and injector.finished_at is None,
-                           searchable_within=args.searchable_within)
+                           searchable_within=searchable_within, login=login)
         except Exception as e:   # the harness failed, not (necessarily) the cluster: say so, go on
             failure = f"{type(e).__name__}: {e}"
             say(f"fault {name}: the run failed: {failure}")
         finally:
+            if outside is not None:
+                outside.close()
             # whatever happened, the fault's recovery runs to its end and the cluster is left healthy
             injector.finish(inject_if_untriggered=run is not None)
             unhealthy_after = restore_health(own if injector.thread is not None else [], injector.events)
@@ -344,7 +433,8 @@ def cmd_chaos(args):
               f"(in error repositories: {r.get('lost_in_error_repositories')}), duplicated {r['duplicated']}, "
               f"temporary failures {r['temporary_failures']} {r['temporary_failures_by_kind']}")
     print(f"reports: {args.out}/chaos.json, chaos.md")
-    ok = all(f["run"] and f["run"]["lost"] == 0 and f["healthy_after"] for f in document["faults"])
+    # a run that had nothing accepted proved nothing: it fails too
+    ok = all(f["run"] and f["run"]["accepted"] > 0 and f["run"]["lost"] == 0 and f["healthy_after"] for f in document["faults"])
     return 0 if ok else 1
 
 

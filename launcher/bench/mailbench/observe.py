@@ -185,6 +185,39 @@ class MaildirInboxes:
         pass
 
 
+class SinkDumps:
+    """The files Postfix's smtp-sink writes (`-d DIR/%M.`), one per message it received: the
+    outside world's view of outbound mail."""
+
+    def __init__(self, root):
+        self.root = root
+        self.known = set()
+
+    def start(self):
+        pass
+
+    def poll(self, deliveries):
+        now = time.time()
+        for name in os.listdir(self.root):
+            if name in self.known:
+                continue
+            try:
+                with open(os.path.join(self.root, name), "rb") as f:
+                    # the Message-ID comes after the cluster's Received and DKIM-Signature headers
+                    head = f.read(65536)
+            except FileNotFoundError:
+                continue
+            token = MESSAGE_ID_TOKEN.search(head)
+            if token is None and len(head) < 65536 and b"\n.\n" not in head and b"\r\n\r\n" not in head:
+                continue   # still being written: the next poll reads it whole
+            self.known.add(name)
+            if token:
+                deliveries.record(token.group(1).decode(), now)
+
+    def close(self):
+        pass
+
+
 class Watcher(threading.Thread):
     """Polls every inbox every `interval` seconds until stopped."""
 

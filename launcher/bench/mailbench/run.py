@@ -39,7 +39,7 @@ def say(text):
 
 def run_load(target, workload, count, concurrency, send_deadline, drain_deadline, poll_interval=0.5,
              settle_seconds=3.0, during_load=None, per_connection=10, error_repositories=None,
-             stall_seconds=120, recovering=lambda: False, searchable_within=None):
+             stall_seconds=120, recovering=lambda: False, searchable_within=None, login=None):
     """Sends `count` messages and returns the accounting (a dict, ready for JSON).
 
     send_deadline: wall-clock time after which no message is sent any more;
@@ -49,6 +49,7 @@ def run_load(target, workload, count, concurrency, send_deadline, drain_deadline
     searchable_within: if given (seconds), every delivered message must then also be found by
     IMAP SEARCH on its Message-ID; the run waits up to that long for the last one, and reports
     those not found (what a user who searches would miss).
+    login: (user, password) when the target is a submission port (STARTTLS and AUTH first).
     during_load(accepted_so_far) is called about 5 times a second while sending (the
     fault runs inject their fault from it); whatever it returns is kept as `events`.
     """
@@ -61,7 +62,7 @@ def run_load(target, workload, count, concurrency, send_deadline, drain_deadline
     harness = os.getpid()
     sampler = procstats.Sampler(lambda: {**target.components(), HARNESS: harness})
     generator = LoadGenerator(workload, target.resolver, count, concurrency, per_connection=per_connection,
-                              deadline=send_deadline)
+                              deadline=send_deadline, login=login)
     machine_before = procstats.machine_cpu_seconds()
     sampler.start()
     watcher.start()

@@ -105,3 +105,16 @@ class Workload:
             f"List-Unsubscribe: <mailto:unsubscribe@{SENDER_DOMAIN}?subject=unsubscribe>\r\n"
             "\r\n")
         return (headers + body).encode("utf-8")
+
+
+class OutboundWorkload(Workload):
+    """Users' mail to the outside world: every message from one authenticated user of the
+    cluster (the submission tier refuses another envelope sender) to recipients at the
+    remote test domain."""
+
+    def __init__(self, run_id, user, remote_domain, recipients=50):
+        super().__init__(run_id, [f"rcpt{i:02d}@{remote_domain}" for i in range(recipients)])
+        self.user = user
+
+    def sender(self, n):
+        return self.user
