@@ -49,7 +49,9 @@ What the chart knows about each tier and values cannot change: the ports inside 
 (unprivileged, so no capability is needed; the Services publish the standard ports), the MC_*
 variable that sets each, and the name the tier is known by outside. A port with "service: jmap"
 is published by a Service of its own (<fullname>-mailbox-jmap, values under mailbox.jmap), not
-by the tier's Service.
+by the tier's Service. A port with "service: proxied" takes PROXY protocol first; the tier's
+Service sends to it instead of the port naming it as "proxied" when the Service's values say
+proxyProtocol: true (the load balancer in front then sends PROXY).
 */}}
 {{- define "mailcluster.tierFacts" -}}
 mx:
@@ -64,9 +66,19 @@ submission:
     - name: submission
       containerPort: 10587
       env: MC_SUBMISSION_PORT
+      proxied: submission-prx
     - name: submissions
       containerPort: 10465
       env: MC_SUBMISSIONS_PORT
+      proxied: submissions-prx
+    - name: submission-prx
+      containerPort: 11587
+      env: MC_SUBMISSION_PROXY_PORT
+      service: proxied
+    - name: submissions-prx
+      containerPort: 11465
+      env: MC_SUBMISSIONS_PROXY_PORT
+      service: proxied
 mailbox:
   publicName: imap
   ports:
