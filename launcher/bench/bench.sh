@@ -9,7 +9,7 @@ PYTHON=/usr/bin/python3
 
 verb=$1; shift
 packages=(python3 python3-matplotlib)
-if [ "$verb" = chaos ]; then
+if [ "$verb" = chaos ] || [ "$verb" = bench-outbound ]; then
   # submission-kill's outside world is Postfix's smtp-sink
   dpkg-query -W -f='${Status}' postfix 2>/dev/null | grep -q 'install ok installed' \
     || echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections

@@ -438,6 +438,28 @@ def cmd_chaos(args):
     return 0 if ok else 1
 
 
+def cmd_bench_outbound(args):
+    from . import outbound
+    require_healthy()
+    env = cluster.env()
+    webadmin = cluster.WebAdmin(cluster.webadmin_urls(env["MAILCLUSTER_WEBADMIN"]), env["MAILCLUSTER_WEBADMIN_AUTH"])
+    login = outbound_sender(env["MAILCLUSTER_DOMAIN"], webadmin)
+    outside = OutsideMx(cluster.host_port(env["MAILCLUSTER_REMOTE_MX"], 25)[0])
+    run_id = "o" + time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(2)
+    try:
+        document = outbound.run(args, env, webadmin, outside, login, outbound_target(env, outside),
+                                lambda part: OutboundWorkload(run_id + part, login[0], env["MAILCLUSTER_REMOTE_DOMAIN"]),
+                                run_load)
+    finally:
+        outside.close()
+    os.makedirs(args.out, exist_ok=True)
+    report.write_json(os.path.join(args.out, "outbound.json"), document)
+    with open(os.path.join(args.out, "outbound.md"), "w") as f:
+        f.write(outbound.markdown(document))
+    print(f"reports: {args.out}/outbound.json, outbound.md")
+    return 0 if all(r["accepted"] > 0 and r["lost"] == 0 for r in document["throughput"].values()) else 1
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="mailcluster")
     verbs = parser.add_subparsers(dest="verb", required=True)
@@ -456,12 +478,18 @@ def main(argv):
     chaos.add_argument("--time-limit", type=int, default=900, help="hard deadline of each fault run, seconds")
     chaos.add_argument("--stall", type=int, default=120,
                        help="after the recovery, stop waiting when nothing new was delivered for this long, s")
+    outbound = verbs.add_parser("bench-outbound", help="the outbound tier through its load balancer")
+    outbound.add_argument("--messages", type=int, default=600, help="messages per throughput run")
+    outbound.add_argument("--concurrency", type=int, default=8)
+    outbound.add_argument("--out", default=OUT_DIR)
     for p in (bench, chaos):
         p.add_argument("--users", type=int, default=10, help="recipients the messages are spread over")
         p.add_argument("--per-connection", type=int, default=10, help="messages a sender delivers per connection")
         p.add_argument("--poll-interval", type=float, default=0.5, help="how often the mailboxes are looked at, s")
         p.add_argument("--out", default=OUT_DIR)
     args = parser.parse_args(argv)
+    if args.verb == "bench-outbound":
+        return cmd_bench_outbound(args)
     for name in ("messages", "concurrency", "users", "per_connection"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
