@@ -3,7 +3,8 @@
 # submission tiers, spoken to over its HTTP protocol (POST /checkv2).
 #
 # Configuration: Debian's modules ($CONFDIR=/etc/rspamd) with the project's own choices in
-# launcher/services/rspamd/local.d (thresholds in actions.conf; modules that need the Internet or
+# helm/mailcluster/files/rspamd (the policy, shared with the chart and Compose) and
+# launcher/services/rspamd/local.d (this machine: modules that need the Internet or
 # a Redis switched off: this cluster runs no Redis for rspamd, and the machine's is not ours).
 # Only the scanning worker runs: no controller (its web interface has a default password), no
 # proxy. DNS questions (SPF, DKIM, DMARC) go to the cluster's DNS server.
@@ -33,6 +34,14 @@ start() {
   if mc_pid $NAME >/dev/null && probe 2>/dev/null; then return 0; fi
   mc_port_free "$MC_RSPAMD_ADDR" "$MC_RSPAMD_PORT" || mc_die "rspamd cannot start: $MC_RSPAMD_ADDR:$MC_RSPAMD_PORT is already taken by another process"
   mkdir -p "$DIR/db" "$DIR/run"
+  # Its local configuration: the project's policy (thresholds, headers, DMARC actions, test
+  # marker), which the Helm chart and Compose give their rspamd too, then this machine's
+  # overrides (launcher/services/rspamd/local.d: modules that need Redis or the Internet off,
+  # checks for loopback clients on).
+  rm -rf "$DIR/local"
+  mkdir -p "$DIR/local/local.d"
+  cp "$MC_ROOT/helm/mailcluster/files/rspamd/add-header-test.map" "$DIR/local/"
+  cp "$MC_ROOT/helm/mailcluster/files/rspamd/local.d/"* "$HERE/local.d/"* "$DIR/local/local.d/"
   chown -R _rspamd:_rspamd "$DIR"
   # rspamd's workers run as Debian's _rspamd user, which needs to reach var/rspamd. A checkout
   # under a folder others cannot enter (mktemp -d makes them 0700) leaves only root: then the
@@ -72,7 +81,7 @@ worker "normal" {
 }
 EOT
   setsid rspamd -f "${user[@]}" -c "$DIR/rspamd.conf" \
-    --var CONFDIR=/etc/rspamd --var LOCAL_CONFDIR="$HERE" --var DBDIR="$DIR/db" \
+    --var CONFDIR=/etc/rspamd --var LOCAL_CONFDIR="$DIR/local" --var DBDIR="$DIR/db" \
     --var RUNDIR="$DIR/run" --var LOGDIR="$MC_LOG" \
     </dev/null >>"$MC_LOG/$NAME.log" 2>&1 &
   echo $! > "$MC_RUN/$NAME.pid"

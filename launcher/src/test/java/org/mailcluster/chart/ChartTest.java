@@ -91,4 +91,40 @@ class ChartTest {
         assertThat(env).contains("MC_SUBMISSION_PROXY_PORT=11587", "MC_SUBMISSIONS_PROXY_PORT=11465",
             "MC_LIMIT_MESSAGES_PER_HOUR=100", "MC_LIMIT_RECIPIENTS_PER_MESSAGE=20");
     }
+
+    static List<String> env(JsonNode deployment) {
+        List<String> env = new ArrayList<>();
+        deployment.path("spec").path("template").path("spec").path("containers").get(0).path("env")
+            .forEach(variable -> env.add(variable.path("name").asText() + "=" + variable.path("value").asText()));
+        return env;
+    }
+
+    @Test
+    void theScannersRunAsTheirOwnDeploymentsAndTheSmtpTiersUseThem() throws Exception {
+        List<JsonNode> documents = render("full-values.yaml");
+        object(documents, "Deployment", "mc-mailcluster-rspamd");
+        object(documents, "Deployment", "mc-mailcluster-clamav");
+        assertThat(object(documents, "Service", "mc-mailcluster-rspamd").path("spec").path("ports").get(0).path("port").asInt()).isEqualTo(11333);
+        assertThat(object(documents, "Service", "mc-mailcluster-clamav").path("spec").path("ports").get(0).path("port").asInt()).isEqualTo(3310);
+        for (String tier : List.of("mx", "submission")) {
+            assertThat(env(object(documents, "Deployment", "mc-mailcluster-" + tier)))
+                .contains("MC_RSPAMD_URL=http://mc-mailcluster-rspamd:11333", "MC_CLAMAV_ADDRESS=mc-mailcluster-clamav:3310",
+                    "MC_RSPAMD_FAIL_OPEN=false", "MC_CLAMAV_FAIL_OPEN=false");
+        }
+        // The project's policy, from the same files the local cluster's rspamd reads.
+        JsonNode policy = object(documents, "ConfigMap", "mc-mailcluster-rspamd-policy").path("data");
+        assertThat(policy.path("actions.conf").asText()).contains("reject = 15;").contains("add_header = 6;");
+        assertThat(policy.path("add-header-test.map").asText()).contains("MAILCLUSTER-TEST-ADD-HEADER");
+        List<String> mounts = new ArrayList<>();
+        object(documents, "Deployment", "mc-mailcluster-rspamd").path("spec").path("template").path("spec").path("containers").get(0)
+            .path("volumeMounts").forEach(mount -> mounts.add(mount.path("mountPath").asText()));
+        assertThat(mounts).contains("/etc/rspamd/local.d/actions.conf", "/etc/rspamd/add-header-test.map");
+    }
+
+    @Test
+    void aScannerRunElsewhereIsUsedByItsAddress() throws Exception {
+        List<JsonNode> documents = render("full-values.yaml", "scanners.clamav.enabled=false", "scanners.clamav.address=clamd.example.org:3310");
+        assertThat(documents).noneMatch(d -> d.path("metadata").path("name").asText().equals("mc-mailcluster-clamav"));
+        assertThat(env(object(documents, "Deployment", "mc-mailcluster-mx"))).contains("MC_CLAMAV_ADDRESS=clamd.example.org:3310");
+    }
 }
