@@ -482,6 +482,9 @@ def main(argv):
     outbound.add_argument("--messages", type=int, default=600, help="messages per throughput run")
     outbound.add_argument("--concurrency", type=int, default=8)
     outbound.add_argument("--out", default=OUT_DIR)
+    scanning = verbs.add_parser("bench-scanners", help="time per message of rspamd and clamd")
+    scanning.add_argument("--messages", type=int, default=500)
+    scanning.add_argument("--out", default=OUT_DIR)
     for p in (bench, chaos):
         p.add_argument("--users", type=int, default=10, help="recipients the messages are spread over")
         p.add_argument("--per-connection", type=int, default=10, help="messages a sender delivers per connection")
@@ -490,6 +493,10 @@ def main(argv):
     args = parser.parse_args(argv)
     if args.verb == "bench-outbound":
         return cmd_bench_outbound(args)
+    if args.verb == "bench-scanners":
+        from . import scanners
+        require_healthy()
+        return scanners.main(args)
     for name in ("messages", "concurrency", "users", "per_connection"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
