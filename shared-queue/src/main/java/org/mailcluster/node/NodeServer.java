@@ -22,6 +22,7 @@ import org.mailcluster.queue.DistributedMailQueueModule;
 import org.mailcluster.queue.QueueTopology;
 import org.mailcluster.dkim.DkimModule;
 import org.mailcluster.limits.SendingLimitsModule;
+import org.mailcluster.metrics.MetricsModule;
 import org.mailcluster.routing.RoutingModule;
 import org.mailcluster.webadmin.WebAdminSecurityModule;
 
@@ -54,6 +55,7 @@ public final class NodeServer {
             new RoutingModule(),
             new DkimModule(),
             new SendingLimitsModule(),
+            new MetricsModule(),
             new MailetProcessingModule(),
             new RawPostDequeueDecoratorModule(),
             // Every tier ships its own mailetcontainer.xml; no built-in processors.

@@ -4,6 +4,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.List;
 
+import javax.inject.Inject;
+
 import javax.mail.MessagingException;
 import javax.mail.internet.MimeMessage;
 
@@ -13,6 +15,8 @@ import org.apache.james.protocols.smtp.SMTPSession;
 import org.apache.james.protocols.smtp.hook.HookResult;
 import org.apache.james.protocols.smtp.hook.HookReturnCode;
 import org.apache.james.smtpserver.JamesMessageHook;
+import org.apache.james.metrics.api.MetricFactory;
+import org.apache.james.metrics.api.TimeMetric;
 import org.apache.mailet.Mail;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,10 +42,23 @@ public abstract class ScanningHook implements JamesMessageHook {
 
     private final Scanners scanners;
     private final ScanVerdict.Policy policy;
+    /** Null where no injector made the hook (unit tests): nothing is counted then. */
+    private MetricFactory metrics;
 
     protected ScanningHook(Scanners scanners, ScanVerdict.Policy policy) {
         this.scanners = scanners;
         this.policy = policy;
+    }
+
+    /**
+     * Where verdicts and scan times are counted (webadmin's {@code /metrics}):
+     * {@code mailcluster_scan_<decision>_total} per decision (accept, accept_as_spam, refuse_virus,
+     * refuse_spam, try_later), {@code mailcluster_scan_error_total} and the timer
+     * {@code mailcluster_scan_time}. Injected by Guice after construction.
+     */
+    @Inject
+    public void setMetrics(MetricFactory metrics) {
+        this.metrics = metrics;
     }
 
     /** An accepted message, before it is queued: e.g. write the verdict into its headers. */
@@ -56,10 +73,16 @@ public abstract class ScanningHook implements JamesMessageHook {
         long start = System.nanoTime();
         RspamdClient.Envelope envelope = envelope(session, mail);
         ScanVerdict verdict;
+        TimeMetric timer = metrics == null ? null : metrics.timer("mailcluster_scan_time");
         try {
             beforeScan(mail);
             verdict = scanners.scan(bytes(mail.getMessage()), envelope, policy);
+            if (timer != null) {
+                timer.stopAndPublish();
+            }
+            count("mailcluster_scan_" + verdict.decision().name().toLowerCase(java.util.Locale.ROOT));
         } catch (MessagingException | RuntimeException e) {
+            count("mailcluster_scan_error");
             LOGGER.error("{}: could not scan the message", mail.getName(), e);
             return answer(HookReturnCode.denySoft(), "451 4.7.1 Message not scanned (local error), try again later");
         }
@@ -80,6 +103,12 @@ public abstract class ScanningHook implements JamesMessageHook {
                     return answer(HookReturnCode.denySoft(), "451 4.7.1 Message not scanned (local error), try again later");
                 }
                 return HookResult.DECLINED;
+        }
+    }
+
+    private void count(String metric) {
+        if (metrics != null) {
+            metrics.generate(metric).increment();
         }
     }
 

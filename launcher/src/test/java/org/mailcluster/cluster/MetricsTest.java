@@ -1,0 +1,81 @@
+package org.mailcluster.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.mailcluster.testing.ClusterEndpoints;
+import org.mailcluster.testing.MailClusterExtension;
+
+/**
+ * Every node's metrics at webadmin's {@code /metrics} in Prometheus's text format, as
+ * Prometheus scrapes them: only with the webadmin secret, and with the MX's scan verdicts
+ * counted as mail is scanned.
+ */
+@ExtendWith(MailClusterExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class MetricsTest {
+
+    ClusterEndpoints cluster;
+    TestUser alice;
+
+    @BeforeAll
+    void createUser(ClusterEndpoints cluster) {
+        this.cluster = cluster;
+        alice = TestUser.create(cluster, "alice");
+    }
+
+    String metrics(String node) {
+        HttpResponse<String> response = new WebAdmin(cluster.webadmin(node), cluster.webadminAuth()).send("GET", "/metrics", null);
+        assertThat(response.statusCode()).as(node + ": " + response.body()).isEqualTo(200);
+        return response.body();
+    }
+
+    /** A counter's value in Prometheus's text format, 0 when it was never incremented. */
+    static double value(String metrics, String name) {
+        Matcher matcher = Pattern.compile("(?m)^" + Pattern.quote(name) + "(?:\\{[^}]*\\})? ([0-9.Ee+-]+)$").matcher(metrics);
+        return matcher.find() ? Double.parseDouble(matcher.group(1)) : 0;
+    }
+
+    @Test
+    void everyNodeServesItsMetricsOnlyWithTheWebadminSecret() throws Exception {
+        for (Map.Entry<String, String> node : cluster.nodes().entrySet()) {
+            HttpResponse<String> anonymous = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create("http://" + node.getValue() + ":8000/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString());
+            assertThat(anonymous.statusCode()).as(node.getKey() + " without the secret").isEqualTo(401);
+            assertThat(metrics(node.getKey())).as(node.getKey()).contains("# TYPE jvm_memory_heap_used gauge");
+        }
+    }
+
+    @Test
+    void theMxCountsItsScanVerdicts() throws Exception {
+        InetSocketAddress mx1 = new InetSocketAddress(cluster.nodes().get("mx1"), 25);
+        String before = metrics("mx1");
+        String subject = "counted " + UUID.randomUUID();
+        assertThat(Smtp.send(mx1, "sender@outside.test", alice.address(),
+            MailFlowTest.message("sender@outside.test", alice.address(), subject, "a clean message"))).isEqualTo(250);
+        assertThat(alice.inbox(cluster).awaitMessages(all -> all.stream().anyMatch(m -> m.contains(subject)), MailFlowTest.DELIVERY))
+            .anyMatch(m -> m.contains(subject));
+        assertThat(Smtp.send(mx1, "sender@outside.test", alice.address(),
+            MailFlowTest.message("sender@outside.test", alice.address(), "virus " + subject, ScanningTest.EICAR))).isEqualTo(554);
+
+        String after = metrics("mx1");
+        assertThat(value(after, "mailcluster_scan_accept_total") - value(before, "mailcluster_scan_accept_total")).isEqualTo(1);
+        assertThat(value(after, "mailcluster_scan_refuse_virus_total") - value(before, "mailcluster_scan_refuse_virus_total")).isEqualTo(1);
+        assertThat(value(after, "mailcluster_scan_time_count") - value(before, "mailcluster_scan_time_count")).isEqualTo(2);
+        assertThat(after).contains("mailcluster_scan_time{quantile=\"0.99\",}");
+    }
+}
