@@ -34,15 +34,18 @@ def bench_users(domain, count):
     """The recipients: fixed names and passwords, kept in var/bench/users.json so that runs
     (even two at once) agree. Mailboxes are reused across runs: each run only looks at
     messages arriving after it starts, carrying its own run id."""
+    return stored_passwords([f"bench-{i:02d}@{domain}" for i in range(1, count + 1)])
+
+
+def stored_passwords(addresses):
+    """{address: password} for the bench's users, each password made once and kept in
+    var/bench/users.json (0600)."""
     path = os.path.join(cluster.VAR, "bench", "users.json")
     known = {}
     if os.path.exists(path):
         with open(path) as f:
             known = json.load(f)
-    users = {}
-    for i in range(1, count + 1):
-        address = f"bench-{i:02d}@{domain}"
-        users[address] = known.get(address) or "bench-" + secrets.token_hex(8)
+    users = {address: known.get(address) or "bench-" + secrets.token_hex(8) for address in addresses}
     if any(a not in known for a in users):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
@@ -224,27 +227,12 @@ def outbound_sender(domain, webadmin):
     """The user whose mail the outbound runs send, with a sending limit high enough for a run
     (the default is 500 an hour)."""
     address = f"bench-out@{domain}"
-    password = known_password(address)
+    password = stored_passwords([address])[address]
     webadmin.create_user(address, password)
     status, body = webadmin.call("PUT", f"/limits/users/{address}", '{"messagesPerHour":1000000}')
     if status != 204:
         raise RuntimeError(f"webadmin PUT /limits/users/{address}: {status} {body}")
     return address, password
-
-
-def known_password(address):
-    """A password kept in var/bench/users.json with the recipients', so that runs agree."""
-    path = os.path.join(cluster.VAR, "bench", "users.json")
-    known = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            known = json.load(f)
-    if address not in known:
-        known[address] = "bench-" + secrets.token_hex(8)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-            json.dump(known, f, indent=1)
-    return known[address]
 
 
 class FaultInjector:

@@ -11,14 +11,13 @@ to the outside world (Postfix's smtp-sink as the remote MX):
 - how long a killed node takes to leave haproxy's rotation, and a restarted one to come back.
 """
 import os
-import smtplib
 import socket
-import ssl
 import statistics
 import time
 
 from . import cluster, report
 from .run import say
+from .sender import new_smtp, start_tls_and_login
 
 ADMIN_SOCKET = os.path.join(cluster.VAR, "smtp-lb", "admin.sock")
 
@@ -52,20 +51,16 @@ def await_status(server, wanted, timeout=120):
 
 def session_latency(address, login, workload, sessions, per_session):
     """(setup seconds, per-message seconds) lists for `sessions` sessions of `per_session` messages."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
     setups, messages = [], []
     n = 0
     for _ in range(sessions):
         started = time.perf_counter()
-        smtp = smtplib.SMTP(timeout=30)
-        smtp._host = address[0]   # STARTTLS's server name (smtplib keeps it only if its constructor connects)
+        smtp = new_smtp(address, 30)
         smtp.connect(address[0], address[1])
         smtp.ehlo("bench.client.test")
-        smtp.starttls(context=context)
-        smtp.ehlo("bench.client.test")
-        smtp.login(*login)
+        refusal = start_tls_and_login(smtp, login, "bench.client.test")
+        if refusal:
+            raise RuntimeError(f"{address}: {refusal}")
         setups.append(time.perf_counter() - started)
         for _ in range(per_session):
             started = time.perf_counter()

@@ -7,8 +7,6 @@ messages/s, and the memory (RSS) of each scanner with its workers.
 """
 import json
 import os
-import socket
-import struct
 import threading
 import time
 import urllib.request
@@ -28,17 +26,19 @@ def rspamd_check(url, message, n):
         raise RuntimeError(f"rspamd answered without an action: {verdict}")
 
 
-def clamd_scan(address, message, n):
-    with socket.create_connection(address, timeout=30) as s:
-        s.sendall(b"zINSTREAM\0")
-        s.sendall(struct.pack(">I", len(message)) + message + struct.pack(">I", 0))
-        answer = b""
-        while not answer.endswith(b"\0"):
-            part = s.recv(4096)
-            if not part:
-                break
-            answer += part
-    if not answer.rstrip(b"\0").endswith(b"OK"):
+def _clamdproto():
+    """The launcher's own client of clamd's protocol (launcher/services/clamav/clamdproto.py)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "clamdproto", os.path.join(cluster.ROOT, "launcher", "services", "clamav", "clamdproto.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def clamd_scan(clamdproto, address, message, n):
+    answer = clamdproto.ask(address[0], address[1], b"INSTREAM", message)
+    if not answer.endswith("OK"):
         raise RuntimeError(f"clamd: {answer!r}")
 
 
@@ -78,8 +78,9 @@ def run(args):
     messages = [Workload("s", ["bench-01@mail.test"]).message(n) for n in range(args.messages)]
     rspamd_url = env["MAILCLUSTER_RSPAMD"].rstrip("/")
     clamd = cluster.host_port(env["MAILCLUSTER_CLAMAV"], 3310)
+    clamdproto = _clamdproto()
     scanners = {"rspamd": lambda m, n: rspamd_check(rspamd_url, m, n),
-                "clamd": lambda m, n: clamd_scan(clamd, m, n)}
+                "clamd": lambda m, n: clamd_scan(clamdproto, clamd, m, n)}
     document = {"started": report.now_utc(), "machine": report.machine_info(),
                 "command": f"./mailcluster bench-scanners --messages {args.messages}",
                 "message_bytes": round(sum(len(m) for m in messages) / len(messages)), "scanners": {}}

@@ -53,6 +53,34 @@ class PermanentFailure(Exception):
     pass
 
 
+# The cluster's certificate is its own (self-signed locally): encryption, not identity.
+UNVERIFIED_TLS = ssl.create_default_context()
+UNVERIFIED_TLS.check_hostname = False
+UNVERIFIED_TLS.verify_mode = ssl.CERT_NONE
+
+
+def new_smtp(address, timeout):
+    """An unconnected client for `address`, ready for STARTTLS once connected."""
+    smtp = smtplib.SMTP(timeout=timeout)
+    # STARTTLS's server name: smtplib keeps it only when its constructor connects
+    smtp._host = address[0]
+    return smtp
+
+
+def start_tls_and_login(smtp, login, helo):
+    """STARTTLS, EHLO again and AUTH, as a mail client on a submission port after its EHLO:
+    None when authenticated, else (stage, code, reply) of the refusal."""
+    code, reply = smtp.starttls(context=UNVERIFIED_TLS)
+    if code != 220:
+        return "STARTTLS", code, reply
+    smtp.ehlo(helo)
+    try:
+        smtp.login(*login)
+    except smtplib.SMTPAuthenticationError as e:
+        return "AUTH", e.smtp_code, e.smtp_error
+    return None
+
+
 class LoadGenerator:
     def __init__(self, workload, resolver, count, concurrency, per_connection=10,
                  max_attempts=300, retry_for=600.0, deadline=None, helo="smtp-out.load.example.org", timeout=60.0,
@@ -159,15 +187,15 @@ class LoadGenerator:
         with self._lock:
             self.stats.connections += 1
         try:
-            smtp = smtplib.SMTP(timeout=self.timeout)
-            # STARTTLS's server name: smtplib keeps it only when its constructor connects
-            smtp._host = address[0]
+            smtp = new_smtp(address, self.timeout)
             smtp.connect(address[0], address[1])
             code, reply = smtp.ehlo(self.helo)
             if code != 250:
                 raise self._classify(code, reply, "EHLO")
-            if self.login:
-                self._authenticate(smtp)
+            refusal = start_tls_and_login(smtp, self.login, self.helo) if self.login else None
+            if refusal:
+                stage, code, reply = refusal
+                raise self._classify(code, reply, stage)
         except (TemporaryFailure, OSError, smtplib.SMTPException) as e:
             smtp.close()
             # the message's attempt ended before its MAIL FROM: it counts as an attempt all the same
@@ -207,20 +235,6 @@ class LoadGenerator:
                 smtp.quit()
             except (OSError, smtplib.SMTPException):
                 smtp.close()
-
-    def _authenticate(self, smtp):
-        # the cluster's certificate is its own (self-signed locally): encryption, not identity
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        code, reply = smtp.starttls(context=context)
-        if code != 220:
-            raise self._classify(code, reply, "STARTTLS")
-        smtp.ehlo(self.helo)
-        try:
-            smtp.login(*self.login)
-        except smtplib.SMTPAuthenticationError as e:
-            raise self._classify(e.smtp_code, e.smtp_error, "AUTH")
 
     def _one_message(self, smtp, n):
         stage = "envelope"
