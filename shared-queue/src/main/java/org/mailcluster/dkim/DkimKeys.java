@@ -18,14 +18,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import javax.annotation.PreDestroy;
 
 import org.apache.james.backends.cassandra.components.CassandraModule;
+import org.mailcluster.backends.PeriodicallyReloaded;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,9 +80,7 @@ public class DkimKeys {
     private final PreparedStatement insert;
     private final PreparedStatement delete;
     private final PreparedStatement selectAll;
-    private final ScheduledExecutorService refresher;
-    private volatile Map<String, List<DkimKey>> byDomain;
-    private volatile RuntimeException lastFailure;
+    private final PeriodicallyReloaded<Map<String, List<DkimKey>>> byDomain;
 
     public DkimKeys(CqlSession session, Optional<Path> directory) {
         this.session = session;
@@ -95,18 +91,13 @@ public class DkimKeys {
         this.delete = session.prepare(deleteFrom(TABLE)
             .whereColumn(DOMAIN).isEqualTo(bindMarker(DOMAIN)).whereColumn(SELECTOR).isEqualTo(bindMarker(SELECTOR)).build());
         this.selectAll = session.prepare(selectFrom(TABLE).columns(DOMAIN, SELECTOR, PRIVATE_KEY, CREATED).build());
-        refresh();
-        this.refresher = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "dkim-keys-refresh");
-            thread.setDaemon(true);
-            return thread;
-        });
-        refresher.scheduleWithFixedDelay(this::refresh, REFRESH.toMillis(), REFRESH.toMillis(), TimeUnit.MILLISECONDS);
+        this.byDomain = new PeriodicallyReloaded<>("the DKIM keys", REFRESH, this::load,
+            lastFailure -> new KeysUnavailable("the DKIM keys have not been read yet", lastFailure));
     }
 
     @PreDestroy
     public void stop() {
-        refresher.shutdownNow();
+        byDomain.stop();
     }
 
     /** The key {@code domain} signs with: its newest. */
@@ -141,6 +132,10 @@ public class DkimKeys {
     }
 
     public void refreshOrFail() {
+        byDomain.reloadOrFail();
+    }
+
+    private Map<String, List<DkimKey>> load() {
         Map<String, List<DkimKey>> keys = new TreeMap<>();
         directory.ifPresent(dir -> readFiles(dir).forEach(key -> keys.computeIfAbsent(key.domain(), d -> new ArrayList<>()).add(key)));
         for (Row row : session.execute(selectAll.bind())) {
@@ -157,8 +152,7 @@ public class DkimKeys {
         keys.replaceAll((domain, list) -> list.stream()
             .sorted(Comparator.comparing(DkimKey::created).reversed().thenComparing(DkimKey::selector))
             .toList());
-        byDomain = Map.copyOf(keys);
-        lastFailure = null;
+        return Map.copyOf(keys);
     }
 
     /** {@code DIR/DOMAIN/SELECTOR.pem}; a file that cannot be read is named in the log and skipped. */
@@ -189,22 +183,7 @@ public class DkimKeys {
         return keys;
     }
 
-    private void refresh() {
-        try {
-            refreshOrFail();
-        } catch (RuntimeException e) {
-            if (lastFailure == null) {
-                LOGGER.warn("could not read the DKIM keys ({}); signing with those read before", e.toString());
-            }
-            lastFailure = e;
-        }
-    }
-
     private Map<String, List<DkimKey>> loaded() {
-        Map<String, List<DkimKey>> current = byDomain;
-        if (current == null) {
-            throw new KeysUnavailable("the DKIM keys have not been read yet", lastFailure);
-        }
-        return current;
+        return byDomain.get();
     }
 }

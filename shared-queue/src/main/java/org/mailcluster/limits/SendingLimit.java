@@ -1,13 +1,12 @@
 package org.mailcluster.limits;
 
-import java.util.Iterator;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import org.mailcluster.webadmin.JsonBody;
+
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -22,13 +21,6 @@ public record SendingLimit(OptionalInt messagesPerHour, OptionalInt recipientsPe
     static final Set<String> FIELDS = Set.of(MESSAGES_PER_HOUR, RECIPIENTS_PER_MESSAGE);
     /** Above this a limit protects nothing; a typo with extra zeros is refused. */
     static final int MAX = 1_000_000;
-
-    /** A request body that is not a limit; the message names the field. */
-    public static final class InvalidLimit extends IllegalArgumentException {
-        InvalidLimit(String message) {
-            super(message);
-        }
-    }
 
     /** Where an effective limit comes from, said in SMTP answers and webadmin. */
     public enum Source {
@@ -70,37 +62,13 @@ public record SendingLimit(OptionalInt messagesPerHour, OptionalInt recipientsPe
 
     /** A PUT body: an object with at least one of the two fields, each a whole number from 1. */
     public static SendingLimit parse(String body) {
-        JsonNode node;
-        try {
-            node = new ObjectMapper().readTree(body == null ? "" : body);
-        } catch (JsonProcessingException e) {
-            throw new InvalidLimit("the body is not JSON: " + e.getOriginalMessage());
-        }
-        if (node == null || !node.isObject()) {
-            throw new InvalidLimit("the body must be a JSON object: {\"messagesPerHour\": N, \"recipientsPerMessage\": N}");
-        }
-        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
-            String name = names.next();
-            if (!FIELDS.contains(name)) {
-                throw new InvalidLimit("unknown field " + name + " (known: messagesPerHour, recipientsPerMessage)");
-            }
-        }
-        SendingLimit limit = new SendingLimit(count(node, MESSAGES_PER_HOUR), count(node, RECIPIENTS_PER_MESSAGE));
+        JsonNode node = JsonBody.object(body, FIELDS, "{\"messagesPerHour\": N, \"recipientsPerMessage\": N}");
+        SendingLimit limit = new SendingLimit(
+            JsonBody.wholeNumber(node, MESSAGES_PER_HOUR, 1, MAX), JsonBody.wholeNumber(node, RECIPIENTS_PER_MESSAGE, 1, MAX));
         if (limit.messagesPerHour().isEmpty() && limit.recipientsPerMessage().isEmpty()) {
-            throw new InvalidLimit("set messagesPerHour or recipientsPerMessage (or both); DELETE removes a limit");
+            throw new JsonBody.Invalid("set messagesPerHour or recipientsPerMessage (or both); DELETE removes a limit");
         }
         return limit;
-    }
-
-    private static OptionalInt count(JsonNode node, String field) {
-        JsonNode value = node.get(field);
-        if (value == null || value.isNull()) {
-            return OptionalInt.empty();
-        }
-        if (!value.isIntegralNumber() || value.asLong() < 1 || value.asLong() > MAX) {
-            throw new InvalidLimit(field + " must be a whole number from 1 to " + MAX + " (was " + value + ")");
-        }
-        return OptionalInt.of(value.asInt());
     }
 
     public ObjectNode toJson() {
@@ -111,7 +79,7 @@ public record SendingLimit(OptionalInt messagesPerHour, OptionalInt recipientsPe
     }
 
     /** A deployment's default, from its environment: a positive whole number, or {@code fallback} when unset. */
-    static int defaultFrom(String variable, String value, int fallback) {
+    public static int defaultFrom(String variable, String value, int fallback) {
         if (value == null || value.isBlank()) {
             return fallback;
         }

@@ -13,6 +13,7 @@ import org.apache.james.domainlist.api.DomainList;
 import org.apache.james.user.api.UsersRepository;
 import org.apache.james.webadmin.Routes;
 import org.eclipse.jetty.http.HttpStatus;
+import org.mailcluster.webadmin.JsonBody;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -78,7 +79,7 @@ public class SendingLimitRoutes implements Routes {
                 SendingLimit limit;
                 try {
                     limit = SendingLimit.parse(request.body());
-                } catch (SendingLimit.InvalidLimit e) {
+                } catch (JsonBody.Invalid e) {
                     throw badRequest(e.getMessage());
                 }
                 mustExist(scope, name);

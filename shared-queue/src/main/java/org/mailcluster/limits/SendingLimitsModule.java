@@ -8,15 +8,19 @@ import com.google.inject.Scopes;
 import com.google.inject.multibindings.Multibinder;
 
 /**
- * Sending limits on every node type: their Cassandra tables, {@link SendingLimits} and their
- * webadmin routes ({@link SendingLimitRoutes}), so an operator sets them through any node. The
- * submission tier's SMTP hook enforces them.
+ * Sending limits on every node type: their Cassandra tables, {@link SendingLimits} and
+ * {@link DestinationLimits} and their webadmin routes, so an operator sets them through any
+ * node. The submission tier's SMTP hook enforces the first, the outgoing queue's consumer
+ * ({@link org.mailcluster.queue.DestinationConcurrency}) the second.
  */
 public class SendingLimitsModule extends AbstractModule {
     @Override
     protected void configure() {
         Multibinder.newSetBinder(binder(), CassandraModule.class).addBinding().toInstance(SendingLimits.MODULE);
+        Multibinder.newSetBinder(binder(), CassandraModule.class).addBinding().toInstance(DestinationLimits.MODULE);
         bind(SendingLimits.class).in(Scopes.SINGLETON);
+        bind(DestinationLimits.class).in(Scopes.SINGLETON);
         Multibinder.newSetBinder(binder(), Routes.class).addBinding().to(SendingLimitRoutes.class);
+        Multibinder.newSetBinder(binder(), Routes.class).addBinding().to(DestinationLimitRoutes.class);
     }
 }

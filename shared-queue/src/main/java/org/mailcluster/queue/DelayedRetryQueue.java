@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 
 import org.apache.james.blob.mail.MimeMessageStore;
 import org.apache.james.metrics.api.MetricFactory;
@@ -48,11 +49,18 @@ public class DelayedRetryQueue implements ManageableMailQueue {
 
     private final RabbitMQMailQueue queue;
     private final Backend backend;
+    private final UnaryOperator<Flux<MailQueueItem>> dequeuePolicy;
     private final Map<Long, DelayedEnqueue> publicationBySeconds = new ConcurrentHashMap<>();
 
     public DelayedRetryQueue(RabbitMQMailQueue queue, Backend backend) {
+        this(queue, backend, UnaryOperator.identity());
+    }
+
+    /** @param dequeuePolicy what stands between the queue and its consumer ({@link DestinationConcurrency} for outgoing) */
+    public DelayedRetryQueue(RabbitMQMailQueue queue, Backend backend, UnaryOperator<Flux<MailQueueItem>> dequeuePolicy) {
         this.queue = queue;
         this.backend = backend;
+        this.dequeuePolicy = dequeuePolicy;
     }
 
     /** The RabbitMQ queue holding this queue's mail for {@code seconds} before it returns. */
@@ -112,7 +120,7 @@ public class DelayedRetryQueue implements ManageableMailQueue {
 
     @Override
     public Publisher<MailQueueItem> deQueue() {
-        return Flux.from(queue.deQueue()).map(item -> new RequeueOnReject(item, getName().asString()));
+        return dequeuePolicy.apply(Flux.from(queue.deQueue()).map(item -> new RequeueOnReject(item, getName().asString())));
     }
 
     @Override

@@ -30,6 +30,8 @@ import org.apache.james.queue.rabbitmq.view.cassandra.configuration.CassandraMai
 import org.apache.james.queue.rabbitmq.view.cassandra.configuration.CassandraMailQueueViewConfigurationModule;
 import org.apache.james.webadmin.Routes;
 import org.mailcluster.backends.RabbitMQConnectionModule;
+import org.mailcluster.limits.DestinationLimits;
+import org.mailcluster.limits.SendingLimit;
 
 import com.google.common.collect.ImmutableSet;
 import com.google.inject.AbstractModule;
@@ -50,6 +52,8 @@ import reactor.rabbitmq.Sender;
 public class DistributedMailQueueModule extends AbstractModule {
 
     private final QueueTopology tier;
+
+    static final String REMOTE_DELIVERY_THREADS_ENV = "MC_REMOTE_DELIVERY_THREADS";
 
     public DistributedMailQueueModule(QueueTopology tier) {
         this.tier = tier;
@@ -111,6 +115,18 @@ public class DistributedMailQueueModule extends AbstractModule {
                                              MailQueueView.Factory views, RabbitMQMailQueueConfiguration configuration,
                                              java.time.Clock clock) {
         return new DelayedRetryQueue.Backend(sender, messageStores, metrics, views, configuration, clock);
+    }
+
+    /**
+     * The outgoing queue's gate: {@code MC_REMOTE_DELIVERY_THREADS} deliveries at once on this
+     * node (8 when unset), at most each destination domain's limit of them to one domain.
+     */
+    @Provides
+    @Singleton
+    DestinationConcurrency outgoingDeliveries(DestinationLimits limits) {
+        return new DestinationConcurrency(
+            SendingLimit.defaultFrom(REMOTE_DELIVERY_THREADS_ENV, System.getenv(REMOTE_DELIVERY_THREADS_ENV), 8),
+            limits::connectionsTo);
     }
 
     // James components ask for the queue factory under several generic types; all are this tier's.

@@ -17,7 +17,8 @@ import org.mailcluster.routing.Route;
  *   backup mx       backup-spool      backup-spool           backup-forward
  *   backup mx       -                 backup-forward         (the primary MX set, over SMTP)
  *   submission      submission-spool  submission-spool       delivery[-TIER], relay, outgoing
- *   submission      -                 outgoing (remote del.) (the Internet; bounces to delivery)
+ *   submission      -                 outgoing (remote del.) (the Internet; bounces to delivery),
+ *                                     at most N per destination domain at once (DestinationConcurrency)
  *   mailbox TIER    -                 delivery[-TIER]        (mailboxes in Cassandra)
  * </pre>
  *
@@ -43,6 +44,15 @@ public record QueueTopology(String tier, String spool) {
     public static final String RELAY = "relay";
     /** Mail a backup MX accepted, waiting to be forwarded to the primary MX set. */
     public static final String BACKUP_FORWARD = "backup-forward";
+
+    /**
+     * Whether a queue's consumer takes its mail through {@link DestinationConcurrency}: the
+     * outgoing queue, so remote delivery opens at most a destination's limit of connections to
+     * it from one node.
+     */
+    public static boolean limitedPerDestination(String queue) {
+        return OUTGOING.equals(queue);
+    }
 
     /** The mailbox tier NAME: its nodes consume its delivery queue. */
     public static QueueTopology mailbox(String tier) {

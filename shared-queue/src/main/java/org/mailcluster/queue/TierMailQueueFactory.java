@@ -24,27 +24,39 @@ public class TierMailQueueFactory implements MailQueueFactory<ManageableMailQueu
     private final RabbitMQMailQueueFactory queues;
     private final QueueTopology tier;
     private final DelayedRetryQueue.Backend delays;
+    private final DestinationConcurrency outgoing;
     private final Map<MailQueueName, DelayedRetryQueue> wrapped = new ConcurrentHashMap<>();
 
     @Inject
-    TierMailQueueFactory(RabbitMQMailQueueFactory queues, QueueTopology tier, DelayedRetryQueue.Backend delays) {
+    TierMailQueueFactory(RabbitMQMailQueueFactory queues, QueueTopology tier, DelayedRetryQueue.Backend delays,
+                         DestinationConcurrency outgoing) {
         this.queues = queues;
         this.tier = tier;
         this.delays = delays;
+        this.outgoing = outgoing;
     }
 
     @Override
     public Optional<ManageableMailQueue> getQueue(MailQueueName name, PrefetchCount count) {
-        return queues.getQueue(resolve(name), count).map(this::withDelays);
+        return queues.getQueue(resolve(name), prefetch(name, count)).map(this::withDelays);
     }
 
     @Override
     public ManageableMailQueue createQueue(MailQueueName name, PrefetchCount count) {
-        return withDelays(queues.createQueue(resolve(name), count));
+        return withDelays(queues.createQueue(resolve(name), prefetch(name, count)));
+    }
+
+    /** Remote delivery asks for James's default of 5, which would cap this node at 5 deliveries at once. */
+    private PrefetchCount prefetch(MailQueueName name, PrefetchCount asked) {
+        return QueueTopology.limitedPerDestination(resolve(name).asString())
+            ? MailQueueFactory.prefetchCount(outgoing.prefetch())
+            : asked;
     }
 
     private ManageableMailQueue withDelays(RabbitMQMailQueue queue) {
-        return wrapped.computeIfAbsent(queue.getName(), name -> new DelayedRetryQueue(queue, delays));
+        return wrapped.computeIfAbsent(queue.getName(), name -> QueueTopology.limitedPerDestination(name.asString())
+            ? new DelayedRetryQueue(queue, delays, outgoing::admit)
+            : new DelayedRetryQueue(queue, delays));
     }
 
     @Override

@@ -9,15 +9,13 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 import javax.annotation.PreDestroy;
 import javax.inject.Inject;
 
 import org.apache.james.backends.cassandra.components.CassandraModule;
 import org.apache.james.core.MailAddress;
+import org.mailcluster.backends.PeriodicallyReloaded;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,9 +74,7 @@ public class RoutingTable {
     private final PreparedStatement insert;
     private final PreparedStatement delete;
     private final PreparedStatement selectAll;
-    private final ScheduledExecutorService refresher;
-    private volatile Snapshot snapshot;
-    private volatile RuntimeException lastFailure;
+    private final PeriodicallyReloaded<Snapshot> snapshot;
 
     @Inject
     public RoutingTable(CqlSession session) {
@@ -88,18 +84,13 @@ public class RoutingTable {
         this.delete = session.prepare(deleteFrom(TABLE)
             .whereColumn(KIND).isEqualTo(bindMarker(KIND)).whereColumn(NAME).isEqualTo(bindMarker(NAME)).build());
         this.selectAll = session.prepare(selectFrom(TABLE).columns(KIND, NAME, ROUTE).build());
-        refresh();
-        this.refresher = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "routing-table-refresh");
-            thread.setDaemon(true);
-            return thread;
-        });
-        refresher.scheduleWithFixedDelay(this::refresh, REFRESH.toMillis(), REFRESH.toMillis(), TimeUnit.MILLISECONDS);
+        this.snapshot = new PeriodicallyReloaded<>("the routing table", REFRESH, this::load,
+            lastFailure -> new RoutingTableUnavailable("the routing table has not been read yet", lastFailure));
     }
 
     @PreDestroy
     public void stop() {
-        refresher.shutdownNow();
+        snapshot.stop();
     }
 
     /** The route for a recipient: its own address's, else its domain's, else none. */
@@ -141,27 +132,11 @@ public class RoutingTable {
 
     /** Reads the table again now; the answer reflects what Cassandra holds. */
     public void refreshOrFail() {
-        snapshot = load();
-        lastFailure = null;
-    }
-
-    private void refresh() {
-        try {
-            refreshOrFail();
-        } catch (RuntimeException e) {
-            if (lastFailure == null) {
-                LOGGER.warn("could not read the routing table ({}); routing with the copy loaded before", e.toString());
-            }
-            lastFailure = e;
-        }
+        snapshot.reloadOrFail();
     }
 
     private Snapshot loaded() {
-        Snapshot current = snapshot;
-        if (current == null) {
-            throw new RoutingTableUnavailable("the routing table has not been read yet", lastFailure);
-        }
-        return current;
+        return snapshot.get();
     }
 
     private Snapshot load() {

@@ -50,7 +50,7 @@ class SendingLimitTest {
     })
     void refusesABodyNamingWhatIsWrong(String body, String named) {
         assertThatThrownBy(() -> SendingLimit.parse(body))
-            .isInstanceOf(SendingLimit.InvalidLimit.class)
+            .isInstanceOf(org.mailcluster.webadmin.JsonBody.Invalid.class)
             .hasMessageContaining(named);
     }
 
