@@ -46,6 +46,13 @@ ensure_keystores() {
   # TLS for SMTP/IMAP: one self-signed certificate for the cluster's names.
   ensure_key_pair keystore mailcluster "TLS keystore" \
     -dname "CN=$MC_DOMAIN" -ext "SAN=dns:$MC_DOMAIN,dns:*.$MC_DOMAIN,ip:127.0.0.1"
+  # Its certificate alone (PEM, public), for clients that trust the cluster rather than
+  # switching verification off: MAILCLUSTER_TLS_CERT in ./mailcluster env.
+  if [ ! -s "$MC_VAR/secrets/cluster-cert.pem" ]; then
+    keytool -exportcert -rfc -alias mailcluster -keystore "$MC_VAR/secrets/keystore.p12" -storetype PKCS12 \
+      -storepass "$(cat "$MC_VAR/secrets/keystore-password")" -file "$MC_VAR/secrets/cluster-cert.pem" \
+      >>"$MC_LOG/keytool.log" 2>&1 || mc_die "could not export the cluster's certificate; see $MC_LOG/keytool.log"
+  fi
   # JMAP signs its (draft protocol) tokens with a key James names "james", in a keystore of
   # its own: beside the TLS entry, the JDK's default key manager would pick it for IMAP and SMTP.
   ensure_key_pair jmap-signing james "JMAP signing key" -dname "CN=jmap.$MC_DOMAIN"
@@ -101,6 +108,7 @@ start_one() {
     export MC_NODE_HOME=$home MC_BIND_ADDRESS=$addr MC_HOSTNAME=$name.$MC_DOMAIN MC_DOMAIN
     export MC_SMTP_PORT=25 MC_SUBMISSION_PORT=587 MC_SUBMISSIONS_PORT=465
     export MC_SUBMISSION_PROXY_PORT MC_SUBMISSIONS_PROXY_PORT MC_IMAP_PORT=143 MC_IMAPS_PORT=993
+    export MC_POP3_PORT=110 MC_POP3S_PORT=995
     case $(node_type "$name") in
       backupmx) export MC_MX_ROLE=backup ;;
       mx) export MC_MX_ROLE=primary ;;
@@ -151,7 +159,7 @@ node_ports() {
   case $(node_type "$1") in
     mx|backupmx) echo 25 ;;
     submission) echo 587 465 ;;
-    mailbox) echo 143 993 "$(mc_jmap_port "$(node_index "$1")")" ;;
+    mailbox) echo 143 993 110 995 "$(mc_jmap_port "$(node_index "$1")")" ;;
   esac
 }
 

@@ -88,6 +88,12 @@ mailbox:
     - name: imaps
       containerPort: 10993
       env: MC_IMAPS_PORT
+    - name: pop3
+      containerPort: 10110
+      env: MC_POP3_PORT
+    - name: pop3s
+      containerPort: 10995
+      env: MC_POP3S_PORT
     - name: jmap
       containerPort: 10080
       env: MC_JMAP_PORT

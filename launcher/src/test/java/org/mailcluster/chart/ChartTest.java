@@ -1,6 +1,7 @@
 package org.mailcluster.chart;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,6 +15,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
 import com.marcnuri.helm.TemplateCommand;
 
 /**
@@ -89,7 +91,31 @@ class ChartTest {
         List<String> env = new ArrayList<>();
         container.path("env").forEach(variable -> env.add(variable.path("name").asText() + "=" + variable.path("value").asText()));
         assertThat(env).contains("MC_SUBMISSION_PROXY_PORT=11587", "MC_SUBMISSIONS_PROXY_PORT=11465",
-            "MC_LIMIT_MESSAGES_PER_HOUR=100", "MC_LIMIT_RECIPIENTS_PER_MESSAGE=20");
+            "MC_LIMIT_MESSAGES_PER_HOUR=100", "MC_LIMIT_RECIPIENTS_PER_MESSAGE=20", "MC_LIMIT_CONNECTIONS_PER_DESTINATION=10");
+    }
+
+    /** Helm's own lint, strict (warnings fail too), on the chart and its default values. */
+    @Test
+    void theChartLintsStrictly() {
+        LintResult lint = new Helm(CHART).lint().strict().call();
+        assertThat(lint.isFailed()).as(String.join("\n", lint.getMessages())).isFalse();
+    }
+
+    /** values.schema.json: a misspelled or mistyped value stops Helm instead of being ignored. */
+    @Test
+    void aMisspelledOrMistypedValueIsRefused() {
+        assertThatThrownBy(() -> render("full-values.yaml", "submission.limits.messagePerHour=5"))
+            .hasMessageContaining("messagePerHour");
+        assertThatThrownBy(() -> render("full-values.yaml", "mx.replicaCount=two"))
+            .hasMessageContaining("replicaCount");
+    }
+
+    @Test
+    void theMailboxServiceOffersImapAndPop3() throws Exception {
+        JsonNode service = object(render("full-values.yaml"), "Service", "mc-mailcluster-mailbox");
+        List<String> ports = new ArrayList<>();
+        service.path("spec").path("ports").forEach(port -> ports.add(port.path("port").asText() + "->" + port.path("targetPort").asText()));
+        assertThat(ports).contains("143->imap", "993->imaps", "110->pop3", "995->pop3s");
     }
 
     static List<String> env(JsonNode deployment) {

@@ -2,6 +2,7 @@ package org.mailcluster.mailbox;
 
 import org.apache.james.modules.MailboxModule;
 import org.apache.james.modules.protocols.IMAPServerModule;
+import org.apache.james.modules.protocols.POP3ServerModule;
 import org.apache.james.modules.protocols.ProtocolHandlerModule;
 import org.apache.james.modules.server.MailboxRoutesModule;
 
@@ -14,6 +15,8 @@ import com.google.inject.AbstractModule;
  *       system mailboxes for delivery, pre-deletion hooks from {@code listeners.xml}, the
  *       mail-reception health check, probes);</li>
  *   <li>{@link IMAPServerModule}: the IMAP servers declared in {@code imapserver.xml};</li>
+ *   <li>{@link POP3ServerModule}: the POP3 servers declared in {@code pop3server.xml} (110
+ *       with STLS required before login, 995);</li>
  *   <li>{@link ProtocolHandlerModule}: the Guice-backed handler loader every James protocol
  *       server needs;</li>
  *   <li>{@link MailboxRoutesModule}: webadmin routes for mailboxes, quotas and event dead
@@ -37,6 +40,7 @@ public class MailboxProtocolsModule extends AbstractModule {
         install(new MailboxModule());
         install(new ProtocolHandlerModule());
         install(new IMAPServerModule());
+        install(new POP3ServerModule());
         install(new MailboxRoutesModule());
     }
 }
