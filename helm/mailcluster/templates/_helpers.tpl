@@ -7,16 +7,28 @@ Names, labels and the fixed facts about each tier. Every other template ranges o
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{/*
+The prefix of every object's name. Objects add a suffix of up to 20 characters
+("-submission-webadmin"), and a Service's name may not pass 63, so a longer name is cut to 36
+characters plus 5 of its hash: the longest release name Helm accepts (53) still fits, and two
+long names that share their first 36 characters still differ.
+*/}}
 {{- define "mailcluster.fullname" -}}
+{{- $full := "" }}
 {{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- $full = .Values.fullnameOverride }}
 {{- else }}
 {{- $name := default .Chart.Name .Values.nameOverride }}
 {{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- $full = .Release.Name }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- $full = printf "%s-%s" .Release.Name $name }}
 {{- end }}
+{{- end }}
+{{- if gt (len $full) 42 }}
+{{- printf "%s-%s" ($full | trunc 36 | trimSuffix "-") ($full | sha256sum | trunc 5) }}
+{{- else }}
+{{- $full | trimSuffix "-" }}
 {{- end }}
 {{- end }}
 

@@ -3,7 +3,10 @@ package org.mailcluster.chart;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.reflect.Method;
 import java.nio.file.Path;
+import java.util.Collection;
+import java.util.Map;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -15,6 +18,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import com.marcnuri.helm.Helm;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.KubernetesResource;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import com.marcnuri.helm.LintResult;
 import com.marcnuri.helm.TemplateCommand;
 
@@ -26,7 +33,11 @@ class ChartTest {
     static final Path CHART = LocalCluster.locate().root().resolve("helm/mailcluster");
 
     static List<JsonNode> render(String valuesFile, String... sets) throws Exception {
-        TemplateCommand template = new Helm(CHART).template().withName("mc").withNamespace("mail").withKubeVersion("1.30.0")
+        return renderAs("mc", valuesFile, sets);
+    }
+
+    static List<JsonNode> renderAs(String release, String valuesFile, String... sets) throws Exception {
+        TemplateCommand template = new Helm(CHART).template().withName(release).withNamespace("mail").withKubeVersion("1.30.0")
             .withValuesFile(CHART.resolve("ci").resolve(valuesFile));
         for (String set : sets) {
             template.set(set.substring(0, set.indexOf('=')), set.substring(set.indexOf('=') + 1));
@@ -92,6 +103,73 @@ class ChartTest {
         container.path("env").forEach(variable -> env.add(variable.path("name").asText() + "=" + variable.path("value").asText()));
         assertThat(env).contains("MC_SUBMISSION_PROXY_PORT=11587", "MC_SUBMISSIONS_PROXY_PORT=11465",
             "MC_LIMIT_MESSAGES_PER_HOUR=100", "MC_LIMIT_RECIPIENTS_PER_MESSAGE=20", "MC_LIMIT_CONNECTIONS_PER_DESTINATION=10");
+    }
+
+    /**
+     * Every rendered object as Kubernetes reads it (fabric8's model of its API): a field the
+     * API does not have, which the API server would drop or refuse, fails here.
+     */
+    @Test
+    void everyRenderedFieldIsOneKubernetesKnows() throws Exception {
+        for (JsonNode document : render("full-values.yaml")) {
+            String what = document.path("kind").asText() + " " + document.path("metadata").path("name").asText();
+            KubernetesResource resource = KUBERNETES.unmarshal(document.toString(), KubernetesResource.class);
+            assertThat(resource).as(what + " is a kind Kubernetes knows").isNotInstanceOf(GenericKubernetesResource.class);
+            List<String> unknown = new ArrayList<>();
+            unknownFields(resource, what, unknown);
+            assertThat(unknown).as("fields Kubernetes does not know").isEmpty();
+        }
+    }
+
+    /** The longest release name Helm accepts (53 characters) still gives names Kubernetes takes. */
+    @Test
+    void aLongReleaseNameGivesValidObjectNames() throws Exception {
+        String release = "a-release-name-of-fifty-three-characters-for-the-ch12";
+        assertThat(release).hasSize(53);
+        for (JsonNode document : renderAs(release, "full-values.yaml")) {
+            String kind = document.path("kind").asText();
+            String name = document.path("metadata").path("name").asText();
+            assertThat(name).as(kind + " " + name).hasSizeLessThanOrEqualTo(63).matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+        }
+        List<String> names = new ArrayList<>();
+        renderAs(release, "full-values.yaml").forEach(d -> names.add(d.path("kind").asText() + "/" + d.path("metadata").path("name").asText()));
+        assertThat(names).as("names stay distinct when cut").doesNotHaveDuplicates();
+    }
+
+    static final KubernetesSerialization KUBERNETES = new KubernetesSerialization();
+
+    /** Walks fabric8's objects; what Jackson could not map to a field lands in additionalProperties. */
+    static void unknownFields(Object value, String path, List<String> unknown) throws Exception {
+        if (value instanceof Collection<?> items) {
+            int i = 0;
+            for (Object item : items) {
+                unknownFields(item, path + "[" + i++ + "]", unknown);
+            }
+            return;
+        }
+        if (value instanceof Map<?, ?> map) {
+            for (Map.Entry<?, ?> entry : map.entrySet()) {
+                unknownFields(entry.getValue(), path + "." + entry.getKey(), unknown);
+            }
+            return;
+        }
+        if (value == null || !value.getClass().getPackageName().startsWith("io.fabric8.kubernetes.api.model")) {
+            return;
+        }
+        for (Method getter : value.getClass().getMethods()) {
+            if (getter.getParameterCount() != 0 || !getter.getName().startsWith("get") || getter.getDeclaringClass() == Object.class
+                || java.lang.reflect.Modifier.isStatic(getter.getModifiers())) {
+                continue;
+            }
+            Object property = getter.invoke(value);
+            if (getter.getName().equals("getAdditionalProperties")) {
+                if (property instanceof Map<?, ?> extra) {
+                    extra.keySet().forEach(field -> unknown.add(path + "." + field));
+                }
+            } else {
+                unknownFields(property, path + "." + getter.getName().substring(3), unknown);
+            }
+        }
     }
 
     /** Helm's own lint, strict (warnings fail too), on the chart and its default values. */
