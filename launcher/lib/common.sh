@@ -152,6 +152,24 @@ MC_MAILBOX_COUNT=${MC_MAILBOX_COUNT:-1}
 # mc_mailbox_tier). Empty: every mailbox node is in the tier "default".
 MC_MAILBOX_TIERS=${MC_MAILBOX_TIERS:-}
 MC_BACKUP_MX=${MC_BACKUP_MX:-0}
+# Sizing profile: "default" (the cluster as the tests and benchmarks run it) or "small"
+# (./mailcluster up --small: one node of each type, sized for a small organisation on one
+# machine). The small profile's settings; any of them exported by hand still wins.
+MC_PROFILE=${MC_PROFILE:-default}
+mc_apply_profile() {
+if [ "$MC_PROFILE" = small ]; then
+  # Nodes: a small heap, the serial collector (no G1 regions and threads), the C1 compiler
+  # only (less code cache and compiler memory; a small box is never CPU-bound on Java).
+  : "${MC_NODE_JAVA_OPTS:=-Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=192m -Xss512k -XX:+ExitOnOutOfMemoryError}"
+  : "${MC_SPOOLER_THREADS:=2}" "${MC_REMOTE_DELIVERY_THREADS:=2}"
+  : "${MC_CASSANDRA_HEAP:=320m}" "${MC_OPENSEARCH_HEAP:=256m}" "${MC_RSPAMD_WORKERS:=1}"
+  export MC_NODE_JAVA_OPTS MC_SPOOLER_THREADS MC_REMOTE_DELIVERY_THREADS MC_CASSANDRA_HEAP MC_OPENSEARCH_HEAP MC_RSPAMD_WORKERS
+elif [ "$MC_PROFILE" != default ]; then
+  echo "mailcluster: unknown profile '$MC_PROFILE' (default or small)" >&2
+  exit 2
+fi
+}
+mc_apply_profile
 MC_BACKUP_MX_ADDR=${MC_BACKUP_MX_ADDR:-127.0.1.100}
 # A stand-in for the Internet: a domain whose MX is a loopback address where
 # tests run a real receiving SMTP server.
