@@ -25,6 +25,9 @@ MC_CLAMAV_PORT=${MC_CLAMAV_PORT:-3310}
 # The outbound load balancer (launcher/services/smtp-lb.sh, haproxy): 587 and 465 there, to the
 # submission nodes' PROXY-protocol listeners on these ports.
 MC_SMTP_LB_ADDR=${MC_SMTP_LB_ADDR:-127.0.7.1}
+# Webmail (Roundcube behind nginx; ./mailcluster up --webmail).
+MC_WEBMAIL_ADDR=${MC_WEBMAIL_ADDR:-127.0.10.1}
+MC_WEBMAIL_PORT=${MC_WEBMAIL_PORT:-80}
 MC_SUBMISSION_PROXY_PORT=${MC_SUBMISSION_PROXY_PORT:-11587}
 MC_SUBMISSIONS_PROXY_PORT=${MC_SUBMISSIONS_PROXY_PORT:-11465}
 MC_RABBITMQ_ADDR=${MC_RABBITMQ_ADDR:-127.0.3.1}
@@ -152,6 +155,7 @@ MC_MAILBOX_COUNT=${MC_MAILBOX_COUNT:-1}
 # mc_mailbox_tier). Empty: every mailbox node is in the tier "default".
 MC_MAILBOX_TIERS=${MC_MAILBOX_TIERS:-}
 MC_BACKUP_MX=${MC_BACKUP_MX:-0}
+MC_WEBMAIL=${MC_WEBMAIL:-0}
 # Sizing profile: "default" (the cluster as the tests and benchmarks run it) or "small"
 # (./mailcluster up --small: one node of each type, sized for a small organisation on one
 # machine). The small profile's settings; any of them exported by hand still wins.
