@@ -196,6 +196,19 @@ class ChartTest {
         assertThat(ports).contains("143->imap", "993->imaps", "110->pop3", "995->pop3s");
     }
 
+    @Test
+    void theWebmailVerifiesTheNodesAgainstTheGivenCa() throws Exception {
+        List<JsonNode> documents = render("full-values.yaml");
+        assertThat(env(object(documents, "Deployment", "mc-mailcluster-webmail")))
+            .contains("ROUNDCUBEMAIL_DEFAULT_HOST=tls://mc-mailcluster-mailbox", "ROUNDCUBEMAIL_DEFAULT_PORT=143",
+                "ROUNDCUBEMAIL_SMTP_SERVER=tls://mc-mailcluster-submission", "ROUNDCUBEMAIL_SMTP_PORT=587");
+        String config = object(documents, "ConfigMap", "mc-mailcluster-webmail").path("data").path("cluster-tls.php").asText();
+        assertThat(config).contains("'verify_peer' => true", "'cafile' => '/etc/mailcluster/ca/ca.crt'", "'peer_name' => 'mail.example.net'");
+        assertThat(object(documents, "Deployment", "mc-mailcluster-webmail").toString()).contains("mail-example-net-ca");
+        assertThatThrownBy(() -> render("full-values.yaml", "webmail.ca.secretName="))
+            .hasMessageContaining("webmail.ca.secretName is required");
+    }
+
     static List<String> env(JsonNode deployment) {
         List<String> env = new ArrayList<>();
         deployment.path("spec").path("template").path("spec").path("containers").get(0).path("env")
