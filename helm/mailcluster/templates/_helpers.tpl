@@ -166,7 +166,11 @@ and its password), or the one the chart generates (a PEM key and certificate, an
 {{- $tv := index .root.Values .tier }}
 {{- $repo := default (printf "%s/%s-node" (trimSuffix "/" .root.Values.image.repositoryPrefix) .tier) $tv.image.repository }}
 {{- $tag := default (default .root.Chart.AppVersion .root.Values.image.tag) $tv.image.tag }}
+{{- if $tv.image.digest }}
+{{- printf "%s@%s" $repo $tv.image.digest }}
+{{- else }}
 {{- printf "%s:%s" $repo $tag }}
+{{- end }}
 {{- end }}
 
 {{/* The HELO / greeting name of one tier: its hostname value, or <publicName>.<domain>. */}}

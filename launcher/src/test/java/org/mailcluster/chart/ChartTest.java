@@ -209,6 +209,45 @@ class ChartTest {
             .hasMessageContaining("webmail.ca.secretName is required");
     }
 
+    /** By default every tier runs two pods, with a PDB that lets a node drain take one. */
+    @Test
+    void everyTierRunsTwoPodsAndCanBeDrained() throws Exception {
+        JsonNode defaults = new ObjectMapper(new YAMLFactory()).readTree(CHART.resolve("values.yaml").toFile());
+        List<JsonNode> documents = render("full-values.yaml");
+        for (String tier : List.of("mx", "submission", "mailbox")) {
+            assertThat(defaults.path(tier).path("replicaCount").asInt()).as(tier + " replicas by default").isEqualTo(2);
+            assertThat(defaults.path(tier).path("autoscaling").path("minReplicas").asInt()).as(tier + " autoscaling floor").isEqualTo(2);
+            JsonNode deployment = object(documents, "Deployment", "mc-mailcluster-" + tier);
+            assertThat(object(documents, "PodDisruptionBudget", "mc-mailcluster-" + tier).path("spec").path("maxUnavailable").asInt())
+                .as(tier + " PDB").isEqualTo(1);
+            String javaOpts = env(deployment).stream().filter(e -> e.startsWith("JAVA_OPTS=")).findFirst().orElseThrow();
+            assertThat(javaOpts).as("the heap follows the memory limit").contains("-XX:MaxRAMPercentage=60").doesNotContain("-Xmx");
+            assertThat(deployment.path("spec").path("template").path("spec").path("containers").get(0)
+                .path("resources").path("limits").path("memory").asText()).as(tier + " memory limit").isNotEmpty();
+        }
+    }
+
+    @Test
+    void aTierTakesADigestAPriorityClassExtraVolumesAndSidecars() throws Exception {
+        String digest = "sha256:" + "a".repeat(64);
+        List<JsonNode> documents = render("full-values.yaml",
+            "mx.image.digest=" + digest, "priorityClassName=mail-critical",
+            "mx.extraVolumes[0].name=spool-audit", "mx.extraVolumes[0].emptyDir.sizeLimit=1Gi",
+            "mx.extraVolumeMounts[0].name=spool-audit", "mx.extraVolumeMounts[0].mountPath=/audit",
+            "mx.sidecars[0].name=log-shipper", "mx.sidecars[0].image=fluent/fluent-bit:3.2");
+        JsonNode pod = object(documents, "Deployment", "mc-mailcluster-mx").path("spec").path("template").path("spec");
+        assertThat(pod.path("containers").get(0).path("image").asText()).endsWith("mx-node@" + digest);
+        assertThat(pod.path("priorityClassName").asText()).isEqualTo("mail-critical");
+        assertThat(pod.path("volumes").findValuesAsText("name")).contains("spool-audit");
+        assertThat(pod.path("containers").get(0).path("volumeMounts").findValuesAsText("mountPath")).contains("/audit");
+        List<String> containers = new ArrayList<>();
+        pod.path("containers").forEach(container -> containers.add(container.path("name").asText()));
+        assertThat(containers).containsExactly("mx-node", "log-shipper");
+        assertThat(object(documents, "Deployment", "mc-mailcluster-submission").path("spec").path("template").path("spec")
+            .path("priorityClassName").asText()).as("the release-wide class").isEqualTo("mail-critical");
+        assertThatThrownBy(() -> render("full-values.yaml", "mx.image.digest=latest")).hasMessageContaining("digest");
+    }
+
     static List<String> env(JsonNode deployment) {
         List<String> env = new ArrayList<>();
         deployment.path("spec").path("template").path("spec").path("containers").get(0).path("env")
