@@ -248,6 +248,20 @@ class ChartTest {
         assertThatThrownBy(() -> render("full-values.yaml", "mx.image.digest=latest")).hasMessageContaining("digest");
     }
 
+    /** Default deny both ways: the egress rules name DNS, the release, the backends and the mail ports, nothing else. */
+    @Test
+    void theNetworkPolicyDeniesWhatItDoesNotName() throws Exception {
+        JsonNode policy = object(render("full-values.yaml", "networkPolicy.enabled=true"), "NetworkPolicy", "mc-mailcluster-nodes");
+        List<String> types = new ArrayList<>();
+        policy.path("spec").path("policyTypes").forEach(type -> types.add(type.asText()));
+        assertThat(types).containsExactlyInAnyOrder("Ingress", "Egress");
+        List<String> egressPorts = new ArrayList<>();
+        policy.path("spec").path("egress").forEach(rule -> rule.path("ports").forEach(port -> egressPorts.add(port.path("port").asText())));
+        assertThat(egressPorts).contains("53", "9042", "5672", "9200", "25").doesNotContain("22", "80");
+        assertThat(policy.path("spec").path("egress").toString()).as("no rule opens everything")
+            .doesNotContain("\"ports\":[]");
+    }
+
     static List<String> env(JsonNode deployment) {
         List<String> env = new ArrayList<>();
         deployment.path("spec").path("template").path("spec").path("containers").get(0).path("env")
