@@ -58,6 +58,11 @@ class ScanningTest {
         return MailFlowTest.message(SENDER, alice.address(), subject, "an ordinary message");
     }
 
+    /** The last MX node: the second where there are two, so both scan; the only one on a small box. */
+    java.net.InetSocketAddress lastMx() {
+        return cluster.mx().get(cluster.mx().size() - 1);
+    }
+
     /** A control message, sent after the refused one: it arrives, so the refused one had every chance to. */
     void assertControlArrivesWithoutTheRefused(String refusedSubject) throws Exception {
         String control = "control " + UUID.randomUUID();
@@ -71,7 +76,7 @@ class ScanningTest {
     void aCleanMessageIsDeliveredWithTheVerdictAndASendersOwnVerdictIsReplaced() throws Exception {
         String subject = "clean " + UUID.randomUUID();
         String forged = "X-Spam: Yes\r\nX-Spam-Status: Yes, score=99\r\n" + clean(subject);
-        Reply reply = send(cluster.mx().get(1), forged);
+        Reply reply = send(lastMx(), forged);
         assertThat(reply.code()).as(reply.text()).isEqualTo(250);
         List<String> inbox = alice.inbox(cluster).awaitMessages(all -> all.stream().anyMatch(m -> m.contains(subject)), Duration.ofSeconds(60));
         String delivered = inbox.stream().filter(m -> m.contains(subject)).findFirst().orElseThrow();
@@ -133,7 +138,7 @@ class ScanningTest {
             + Base64.getMimeEncoder().encodeToString(EICAR.getBytes(StandardCharsets.US_ASCII)) + "\r\n"
             + "--" + boundary + "--\r\n";
         assertThat(message).doesNotContain(EICAR);
-        Reply reply = send(cluster.mx().get(1), message);
+        Reply reply = send(lastMx(), message);
         assertThat(reply.code()).as(reply.text()).isEqualTo(554);
         assertThat(reply.text()).contains("5.7.1").contains("Eicar");
         assertControlArrivesWithoutTheRefused(subject);
