@@ -18,6 +18,17 @@ HEAP=${MC_CASSANDRA_HEAP:-768m}
 STORAGE_PORT=${MC_CASSANDRA_STORAGE_PORT:-7000}
 JMX_PORT=${MC_CASSANDRA_JMX_PORT:-7199}
 JAVA=${MC_CASSANDRA_JAVA:-java}
+# How the commit log reaches the disk before a write is acknowledged (docs/benchmarks/durability.md):
+# batch (fsync before every acknowledgement, concurrent writes share one fsync), group (fsync every
+# MC_CASSANDRA_COMMITLOG_WINDOW, writes wait for it) or periodic (acknowledged at once, fsync every
+# window: a power cut loses up to that much accepted mail, so only for throwaway data).
+COMMITLOG_SYNC=${MC_CASSANDRA_COMMITLOG_SYNC:-batch}
+case $COMMITLOG_SYNC in
+  batch) COMMITLOG_LINES="commitlog_sync: batch" ;;
+  group) COMMITLOG_LINES="commitlog_sync: group\ncommitlog_sync_group_window: ${MC_CASSANDRA_COMMITLOG_WINDOW:-10ms}" ;;
+  periodic) COMMITLOG_LINES="commitlog_sync: periodic\ncommitlog_sync_period: ${MC_CASSANDRA_COMMITLOG_WINDOW:-10000ms}" ;;
+  *) mc_die "MC_CASSANDRA_COMMITLOG_SYNC must be batch, group or periodic, not '$COMMITLOG_SYNC'" ;;
+esac
 
 # The server's jars stay in their own folder and on their own classpath: their
 # Netty (and driver-side) versions differ from what James uses.
@@ -47,6 +58,7 @@ write_config() {
   mkdir -p "$DIR/conf" "$DIR/triggers" "$DATA"
   sed -e "s|@ADDR@|$MC_CASSANDRA_ADDR|g" -e "s|@PORT@|$MC_CASSANDRA_PORT|g" \
       -e "s|@STORAGE_PORT@|$STORAGE_PORT|g" -e "s|@DATA@|$DATA|g" \
+      -e "s|^@COMMITLOG_SYNC@\$|$COMMITLOG_LINES|" \
       "$HERE/cassandra.yaml" > "$DIR/conf/cassandra.yaml"
   cp "$HERE/logback.xml" "$DIR/conf/logback.xml"
 }

@@ -94,9 +94,17 @@ def cmd_bench(args):
         return end - (end - time.time()) / 5, end
 
     send_until, drain_until = phase_deadlines(args.time_limit / 2 if args.reference else args.time_limit)
-    runs["mailcluster"] = run_load(cluster_target(env, users), workload, args.messages, args.concurrency,
+    target = cluster_target(env, users)
+    profiler = None
+    if args.profile:
+        from .profile import Profile
+        profiler = Profile(target.components(), args.out)
+        profiler.start()
+    runs["mailcluster"] = run_load(target, workload, args.messages, args.concurrency,
                                    send_until, drain_until, poll_interval=args.poll_interval,
-                                   per_connection=args.per_connection, error_repositories=repositories)
+                                   per_connection=args.per_connection, error_repositories=repositories,
+                                   rate=args.rate)
+    profile = profiler.stop(runs["mailcluster"]["delivered"]) if profiler else None
     if args.reference:
         ref = Reference(cluster.VAR, domain, users)
         ref.prepare()
@@ -107,7 +115,7 @@ def cmd_bench(args):
             send_until, drain_until = phase_deadlines(hard_deadline - time.time())
             runs["reference"] = run_load(target, Workload(run_id + "r", list(users)), args.messages, args.concurrency,
                                          send_until, drain_until, poll_interval=args.poll_interval,
-                                         per_connection=args.per_connection)
+                                         per_connection=args.per_connection, rate=args.rate)
         finally:
             ref.stop()
 
@@ -117,9 +125,11 @@ def cmd_bench(args):
         "machine": machine,
         "settings": {"messages": args.messages, "concurrency": args.concurrency, "users": args.users,
                      "messages_per_connection": args.per_connection, "time_limit_seconds": args.time_limit,
-                     "poll_interval": args.poll_interval,
+                     "poll_interval": args.poll_interval, "rate": args.rate,
                      "cluster_nodes": [n for n in cluster.node_names() if re.fullmatch(r"(mx|submission|mailbox)\d+", n)]},
         "runs": runs,
+        "durability": {"mailcluster": cluster.durability(), "reference": Reference.DURABILITY},
+        **({"profile": profile} if profile else {}),
         "notes": [
             "One machine runs everything: the load generator, the cluster's nodes and backends (idle ones too, "
             "e.g. OpenSearch and the submission node, which stay up during the reference run) and the reference.",
@@ -131,15 +141,17 @@ def cmd_bench(args):
     if "reference" in runs:
         document["ratios"] = report.ratios(runs["mailcluster"], runs["reference"])
     os.makedirs(args.out, exist_ok=True)
-    chart_problem = report.charts(document, args.out)
+    # a paced run answers another question (latency at a sustainable load): its own report
+    base, prefix = ("paced", "paced-") if args.rate else ("latest", "")
+    chart_problem = report.charts(document, args.out, prefix)
     if chart_problem:
         document["notes"].append(chart_problem)
-    report.write_json(os.path.join(args.out, "latest.json"),
+    report.write_json(os.path.join(args.out, base + ".json"),
                       {**document, "runs": {n: {k: v for k, v in r.items() if k != "series"} for n, r in runs.items()}})
-    with open(os.path.join(args.out, "latest.md"), "w") as f:
-        f.write(report.bench_markdown(document))
+    with open(os.path.join(args.out, base + ".md"), "w") as f:
+        f.write(report.bench_markdown(document, prefix))
     print(report.bench_summary(document))
-    print(f"reports: {args.out}/latest.json, latest.md, throughput.png, latency.png")
+    print(f"reports: {args.out}/{base}.json, {base}.md, {prefix}throughput.png, {prefix}latency.png")
     return 0 if all(r["lost"] == 0 for r in runs.values()) else 1
 
 
@@ -456,6 +468,11 @@ def main(argv):
     bench.add_argument("--concurrency", type=int, default=8)
     bench.add_argument("--no-reference", dest="reference", action="store_false")
     bench.add_argument("--time-limit", type=int, default=7200, help="hard deadline of the whole run, seconds")
+    bench.add_argument("--profile", action="store_true",
+                       help="JFR CPU profiles of the cluster's JVMs (flame graphs) and Cassandra's statements per message")
+    bench.add_argument("--rate", type=float, default=None,
+                       help="paced mode: new messages per second on each side (for latency at a sustainable "
+                            "load, e.g. half the delivered rate of a full run); reports in paced.*")
     chaos = verbs.add_parser("chaos", help="fault runs under load, with the accounting of every message")
     chaos.add_argument("--messages", type=int, default=1000, help="messages per fault")
     chaos.add_argument("--concurrency", type=int, default=4)
@@ -488,6 +505,8 @@ def main(argv):
     for name in ("messages", "concurrency", "users", "per_connection"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if getattr(args, "rate", None) is not None and args.rate <= 0:
+        parser.error("--rate must be more than 0")
     return cmd_bench(args) if args.verb == "bench" else cmd_chaos(args)
 
 

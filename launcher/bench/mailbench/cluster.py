@@ -40,6 +40,30 @@ def status():
     return components
 
 
+def durability():
+    """What a `250` of the cluster survives, from the running backends' own configuration."""
+    settings = {}
+    try:
+        with open(os.path.join(VAR, "cassandra", "conf", "cassandra.yaml")) as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.startswith("commitlog_sync"):
+                    settings[key.strip()] = value.strip()
+    except OSError:
+        return "unknown (no var/cassandra/conf/cassandra.yaml)"
+    mode = settings.get("commitlog_sync", "?")
+    window = {"periodic": settings.get("commitlog_sync_period"),
+              "group": settings.get("commitlog_sync_group_window")}.get(mode)
+    synced = mode in ("batch", "group")
+    return (f"the message is in Cassandra (blob store, one node) with `commitlog_sync: {mode}`"
+            + (f" ({window})" if window else "")
+            + (": the commit log is fsynced before a write is acknowledged, so before the `250`; "
+               if synced else ": a write is acknowledged before its commit log is fsynced, so a power cut can "
+               "lose up to that period of accepted mail; ")
+            + "its reference in a durable RabbitMQ queue, persistent, acknowledged by a publisher confirm "
+              "(RabbitMQ confirms a persistent message once it is on disk).")
+
+
 def unhealthy():
     return sorted(name for name, (_, healthy) in status().items() if not healthy)
 

@@ -52,7 +52,11 @@ class ImapInbox:
         self.host, self.port, self.user, self.password = host, port, user, password
         self.conn = None
         self.next_uid = None   # first UID of this run
-        self.seen = set()      # UIDs already counted
+        self.seen = set()      # UIDs already counted, at or above `low`
+        self.low = None        # every UID below this one is counted or given up as a gap
+        self.gaps = {}         # UID below the highest seen, not seen yet -> when first missed
+        self.given_up = set()  # gaps `low` has moved past: looked for again by a sweep
+        self.fetched_exists = -1   # EXISTS when we last listed UIDs
         self.tokens = {}       # token of this run -> its full Message-ID, as delivered here
         self.exists = 0        # messages in INBOX, as the server last said
 
@@ -82,10 +86,19 @@ class ImapInbox:
     def start(self):
         self._connect()
 
-    def poll(self, deliveries):
+    # A UID below the highest seen that stays missing this long is a gap (a store that failed
+    # after taking its UID), no longer listed at every poll; the final sweep still looks for it.
+    GAP_SECONDS = 60
+
+    def poll(self, deliveries, sweep=False):
+        """Counts the messages that appeared since the last poll. The cost of a poll does not
+        grow with the run: a NOOP when nothing arrived, otherwise a UID listing from the lowest
+        UID not yet accounted for (`low`), not from the run's first. `sweep` lists every UID of
+        the run once more (the end of a run), for a message stored late under a given-up gap."""
         try:
             if self.conn is None:
                 self._connect()
+                self.fetched_exists = -1
             self.conn.noop()   # lets the server tell us about new messages (untagged EXISTS)
             self.conn.response("RECENT")   # not needed; dropped so it does not pile up
             _, exists = self.conn.response("EXISTS")
@@ -93,11 +106,17 @@ class ImapInbox:
                 self.exists = int(exists[-1])
             if self.exists == 0:
                 return   # James answers BAD to "UID FETCH n:*" on an empty mailbox
-            # Every UID of this run, not just those above the last seen: concurrent deliveries
-            # can make UID n+1 visible before UID n, and n would otherwise never be counted.
-            typ, listing = self.conn.uid("FETCH", f"{self.next_uid}:*", "(UID)")
-            new = sorted({int(m.group(1)) for item in listing or [] if isinstance(item, bytes)
-                          for m in [UID.search(item)] if m and int(m.group(1)) >= self.next_uid} - self.seen)
+            if self.low is None:
+                self.low = self.next_uid
+            if self.exists == self.fetched_exists and not self.gaps and not sweep:
+                return   # nothing arrived
+            # From `low`, not from the highest seen: concurrent deliveries can make UID n+1
+            # visible before UID n, and n would otherwise never be counted.
+            typ, listing = self.conn.uid("FETCH", f"{self.low}:*", "(UID)")
+            self.fetched_exists = self.exists
+            listed = {int(m.group(1)) for item in listing or [] if isinstance(item, bytes)
+                      for m in [UID.search(item)] if m and int(m.group(1)) >= self.low}
+            new = sorted((listed - self.seen) | (self.given_up if sweep else set()))
             data = []
             for start in range(0, len(new), 200):
                 chunk = ",".join(str(uid) for uid in new[start:start + 200])
@@ -115,12 +134,31 @@ class ImapInbox:
             if not uid or int(uid.group(1)) in self.seen:
                 continue
             self.seen.add(int(uid.group(1)))
+            self.given_up.discard(int(uid.group(1)))
             token = MESSAGE_ID_TOKEN.search(item[1] or b"")
             if token:
                 deliveries.record(token.group(1).decode(), now)
                 message_id = MESSAGE_ID.search(item[1] or b"")
                 if message_id:
                     self.tokens[token.group(1).decode()] = message_id.group(1).decode()
+        self._advance_low(now)
+
+    def _advance_low(self, now):
+        """Moves `low` past every UID counted or missing for longer than GAP_SECONDS, and
+        forgets what lies below it, so the next listing starts there."""
+        highest = max(self.seen, default=self.low - 1)
+        for uid in range(self.low, highest):
+            if uid not in self.seen:
+                self.gaps.setdefault(uid, now)
+        while self.low <= highest:
+            if self.low in self.seen:
+                self.seen.discard(self.low)
+            elif now - self.gaps.get(self.low, now) < self.GAP_SECONDS:
+                break
+            else:
+                self.given_up.add(self.low)
+            self.gaps.pop(self.low, None)
+            self.low += 1
 
     def searchable(self, tokens):
         """Those of `tokens` delivered here that IMAP SEARCH finds by their Message-ID (what a
@@ -233,9 +271,12 @@ class Watcher(threading.Thread):
                 inbox.poll(self.deliveries)
             self._stop_event.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
-    def poll_once(self):
+    def poll_once(self, sweep=False):
         for inbox in self.inboxes:
-            inbox.poll(self.deliveries)
+            if sweep and isinstance(inbox, ImapInbox):
+                inbox.poll(self.deliveries, sweep=True)
+            else:
+                inbox.poll(self.deliveries)
 
     def stop(self):
         self._stop_event.set()

@@ -114,6 +114,10 @@ def _wait_port(address, port, timeout, process):
 
 
 class Reference:
+    DURABILITY = ("Postfix writes and fsyncs the queue file before its `250` (its default); Dovecot "
+                  "delivers over LMTP into Maildir with `mail_fsync = optimized` (fsync of each new file "
+                  "before the LMTP `250`).")
+
     def __init__(self, var_dir, domain, users):
         self.home = os.path.join(var_dir, "reference")
         self.domain, self.users = domain, users        # users: {address: password}

@@ -68,14 +68,16 @@ def ratios(cluster, reference):
     }
 
 
-def bench_markdown(document):
+def bench_markdown(document, prefix=""):
     runs = document["runs"]
     names = list(runs)
-    lines = [f"# Benchmark: {document['started']}", "",
+    rate = document["settings"].get("rate")
+    paced = f", new messages paced at {rate} msgs/s on each side" if rate else ""
+    lines = [f"# Benchmark{' (paced)' if rate else ''}: {document['started']}", "",
              f"`{document['command']}`: {document['settings']['messages']} messages of about 10 KB "
              f"(multipart/alternative, a third with a PDF attached) to {document['settings']['users']} "
              f"recipients, {document['settings']['concurrency']} concurrent SMTP connections, up to "
-             f"{document['settings']['messages_per_connection']} messages per connection.", ""]
+             f"{document['settings']['messages_per_connection']} messages per connection{paced}.", ""]
     m = document["machine"]
     lines += [f"Machine: {m.get('cores')} cores ({m.get('cpu')}), {m.get('ram_gb')} GB RAM, kernel {m.get('kernel')}, "
               f"{m.get('os')}; load average at start {' '.join(m.get('load_average_at_start', []))}. "
@@ -106,18 +108,45 @@ def bench_markdown(document):
     row("CPU s of other processes meanwhile", lambda x: x.get("other_processes_cpu_seconds"))
     lines += ["", "Latency is measured by polling (IMAP for the cluster, the Maildirs for the reference) every "
               f"{document['settings']['poll_interval']} s, so it is known to within that interval.", ""]
+    if document.get("durability"):
+        lines += ["## Durability: what a `250` survives", ""]
+        lines += [f"- **{n}**: {text}" for n, text in document["durability"].items()] + [""]
     for n in names:
         lines += [f"## CPU and memory: {n}", "", "| component | CPU s | CPU % of one core | RSS peak MB |", "|---|---|---|---|"]
         for comp, usage in runs[n]["resources"].items():
             lines.append(f"| {comp} | {usage['cpu_seconds']} | {usage['cpu_percent_of_one_core']} | {usage['rss_peak_mb']} |")
         lines.append("")
-    lines += ["![throughput](throughput.png)", "", "![latency](latency.png)", ""]
+    if document.get("profile"):
+        lines += profile_markdown(document["profile"])
+    lines += [f"![throughput]({prefix}throughput.png)", "", f"![latency]({prefix}latency.png)", ""]
     if document.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in document["notes"]] + [""]
     return "\n".join(lines)
 
 
-def charts(document, out_dir):
+def profile_markdown(profile):
+    lines = ["## Profile of the cluster run (`--profile`)", "",
+             "JFR CPU samples of each JVM for the whole cluster run (Java frames, every 10 ms). "
+             "Flame graphs: " + ", ".join(f"[{n}]({f})" for n, f in profile["flame_graphs"].items()) + ".", ""]
+    for name, hot in profile["hottest_frames"].items():
+        lines += [f"**{name}** ({hot['samples']:,} samples of threads running Java code): the frames the CPU "
+                  "was in (self), and the project's, James's or the backend's own methods by the share of "
+                  "samples they are on the stack of:", "",
+                  "| self | % | on the stack | % |", "|---|---|---|---|"]
+        pairs = list(zip(hot["self"][:10], hot.get("on_stack", [])[:10]))
+        lines += [f"| `{a}` | {x} | `{b}` | {y} |" for (a, x), (b, y) in pairs] + [""]
+    rows = profile.get("cassandra_per_message") or []
+    if rows:
+        lines += ["Cassandra statements per delivered message (its `system_views` counters; coordinator counts "
+                  "are what the nodes asked, `system.paxos` local ones the lightweight transactions' rounds):", "",
+                  "| table | kind | count | per message |", "|---|---|---|---|"]
+        lines += [f"| {t} | {k} | {c:,} | {m} |" for t, k, c, m in rows] + [""]
+    if profile.get("problems"):
+        lines += ["Profiling problems: " + "; ".join(profile["problems"]), ""]
+    return lines
+
+
+def charts(document, out_dir, prefix=""):
     """throughput.png and latency.png; skipped (with a note) when matplotlib is missing."""
     try:
         import matplotlib
@@ -144,7 +173,7 @@ def charts(document, out_dir):
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(os.path.join(out_dir, "throughput.png"), dpi=100)
+    fig.savefig(os.path.join(out_dir, prefix + "throughput.png"), dpi=100)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
@@ -159,7 +188,7 @@ def charts(document, out_dir):
     ax.legend()
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
-    fig.savefig(os.path.join(out_dir, "latency.png"), dpi=100)
+    fig.savefig(os.path.join(out_dir, prefix + "latency.png"), dpi=100)
     plt.close(fig)
     return None
 

@@ -39,7 +39,7 @@ def say(text):
 
 def run_load(target, workload, count, concurrency, send_deadline, drain_deadline, poll_interval=0.5,
              settle_seconds=3.0, during_load=None, per_connection=10, error_repositories=None,
-             stall_seconds=120, recovering=lambda: False, searchable_within=None, login=None):
+             stall_seconds=120, recovering=lambda: False, searchable_within=None, login=None, rate=None):
     """Sends `count` messages and returns the accounting (a dict, ready for JSON).
 
     send_deadline: wall-clock time after which no message is sent any more;
@@ -50,6 +50,7 @@ def run_load(target, workload, count, concurrency, send_deadline, drain_deadline
     IMAP SEARCH on its Message-ID; the run waits up to that long for the last one, and reports
     those not found (what a user who searches would miss).
     login: (user, password) when the target is a submission port (STARTTLS and AUTH first).
+    rate: paced mode, new messages per second (None: as fast as the connections go).
     during_load(accepted_so_far) is called about 5 times a second while sending (the
     fault runs inject their fault from it); whatever it returns is kept as `events`.
     """
@@ -62,14 +63,15 @@ def run_load(target, workload, count, concurrency, send_deadline, drain_deadline
     harness = os.getpid()
     sampler = procstats.Sampler(lambda: {**target.components(), HARNESS: harness})
     generator = LoadGenerator(workload, target.resolver, count, concurrency, per_connection=per_connection,
-                              deadline=send_deadline, login=login)
+                              deadline=send_deadline, login=login, rate=rate)
     machine_before = procstats.machine_cpu_seconds()
     sampler.start()
     watcher.start()
     sending = threading.Thread(target=generator.run, name="load", daemon=True)
     started = time.time()
     sending.start()
-    say(f"{target.name}: sending {count} messages, {concurrency} connections at a time")
+    say(f"{target.name}: sending {count} messages, {concurrency} connections at a time"
+        + (f", paced at {rate} msgs/s" if rate else ""))
 
     last_report = time.time()
     while sending.is_alive():
@@ -115,7 +117,7 @@ def run_load(target, workload, count, concurrency, send_deadline, drain_deadline
     # A little longer, so that a late second copy (a duplicate) is seen too.
     time.sleep(settle_seconds)
     watcher.stop()
-    watcher.poll_once()
+    watcher.poll_once(sweep=True)
     search = check_searchable(target, deliveries, searchable_within) if searchable_within is not None else None
     sampler.stop()
     machine_after = procstats.machine_cpu_seconds()

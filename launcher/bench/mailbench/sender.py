@@ -84,8 +84,12 @@ def start_tls_and_login(smtp, login, helo):
 class LoadGenerator:
     def __init__(self, workload, resolver, count, concurrency, per_connection=10,
                  max_attempts=300, retry_for=600.0, deadline=None, helo="smtp-out.load.example.org", timeout=60.0,
-                 login=None):
+                 login=None, rate=None):
         self.workload, self.resolver = workload, resolver
+        # paced mode: new messages start at `rate` per second (retries are not paced), so the
+        # latency measured is that of a sustainable load, not of a backlog
+        self.rate = rate
+        self._paced_from = None
         # (user, password): submission, as a mail client: STARTTLS then AUTH on each connection
         self.login = login
         self.count, self.concurrency, self.per_connection = count, concurrency, per_connection
@@ -114,15 +118,24 @@ class LoadGenerator:
                     if not_before <= now:
                         del self._retry[i]
                         return n
-                if self._next < self.count:
+                wait = self._pace(now)
+                if self._next < self.count and wait <= 0:
                     n = self._next
                     self._next += 1
                     self.stats.outcomes[n] = Outcome(n, first_try_at=time.time())
                     return n
-                if not self._retry and self._in_flight == 0:
+                if self._next >= self.count and not self._retry and self._in_flight == 0:
                     return None
-            time.sleep(0.05)
+            time.sleep(min(0.05, wait) if wait > 0 else 0.05)
         return None
+
+    def _pace(self, now):
+        """Seconds until the next new message may start (<= 0: now)."""
+        if not self.rate:
+            return 0.0
+        if self._paced_from is None:
+            self._paced_from = now
+        return self._paced_from + self._next / self.rate - now
 
     def _temporary(self, n, failure, failed_address, avoid):
         with self._lock:
