@@ -1,7 +1,10 @@
 package org.mailcluster.queue;
 
+import java.io.ByteArrayInputStream;
 import java.io.InputStream;
+import java.io.SequenceInputStream;
 import java.time.Duration;
+import java.util.UUID;
 
 import javax.inject.Inject;
 import javax.mail.internet.MimeMessage;
@@ -13,7 +16,8 @@ import org.apache.james.blob.api.ObjectNotFoundException;
 import org.apache.james.blob.api.Store;
 import org.apache.james.blob.mail.MimeMessagePartsId;
 import org.apache.james.blob.mail.MimeMessageStore;
-import org.apache.james.util.ReactorUtils;
+import org.apache.james.server.core.MimeMessageSource;
+import org.apache.james.server.core.MimeMessageWrapper;
 import org.reactivestreams.Publisher;
 
 import reactor.core.publisher.Mono;
@@ -28,8 +32,11 @@ import reactor.core.publisher.Mono;
  * (already handled) reference. James's loader then failed differently: the spooler subscribes
  * with {@code onErrorContinue}, which silently drops the read error of one blob, and the
  * message decoder then fails with an {@code IllegalArgumentException}, which the queue retries
- * by requeueing, thousands of times a second and for ever (seen in chaos runs). Checking that
- * both blobs exist first, in a plain {@code Mono}, makes the error arrive as itself.
+ * by requeueing, thousands of times a second and for ever (seen in chaos runs). Reading both
+ * blobs here, each in a plain {@code Mono}, makes the error arrive as itself. Each blob is read
+ * once: an earlier version checked that both existed and then let James's store read them
+ * again, four of the thirteen blob reads a delivered message cost Cassandra
+ * (docs/benchmarks/profile.md).
  *
  * <p>Any other read failure (Cassandra unreachable) is reported after {@link #READ_FAILURE_PAUSE}:
  * the queue requeues a mail it could not load at once, and the broker hands it straight back,
@@ -61,9 +68,8 @@ public class QueuedMessageStores extends MimeMessageStore.Factory {
 
             @Override
             public Mono<MimeMessage> read(MimeMessagePartsId ids) {
-                return mustExist(bucketName, ids.getHeaderBlobId())
-                    .then(mustExist(bucketName, ids.getBodyBlobId()))
-                    .then(store.read(ids))
+                return Mono.zip(readBlob(bucketName, ids.getHeaderBlobId()), readBlob(bucketName, ids.getBodyBlobId()))
+                    .<MimeMessage>map(parts -> new MimeMessageWrapper(new QueuedMessageSource(parts.getT1(), parts.getT2())))
                     .onErrorResume(failure -> !(failure instanceof ObjectNotFoundException),
                         failure -> Mono.delay(READ_FAILURE_PAUSE).then(Mono.error(failure)));
             }
@@ -75,21 +81,44 @@ public class QueuedMessageStores extends MimeMessageStore.Factory {
         };
     }
 
-    /** Reads the first byte: that fetches the blob's metadata and first part, nothing more. */
-    private Mono<Void> mustExist(BucketName bucketName, BlobId blobId) {
-        return Mono.<Void>fromRunnable(() -> {
-            try (InputStream stream = blobStore.read(bucketName, blobId)) {
-                stream.read();
-            } catch (ObjectNotFoundException e) {
-                throw e;
-            } catch (Exception e) {
-                for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+    /** A blob's bytes; a blob that is gone fails with {@link ObjectNotFoundException}, whatever wraps it. */
+    private Mono<byte[]> readBlob(BucketName bucketName, BlobId blobId) {
+        return Mono.from(blobStore.readBytes(bucketName, blobId))
+            .switchIfEmpty(Mono.error(() -> new ObjectNotFoundException("blob " + blobId.asString() + " is gone")))
+            .onErrorMap(failure -> !(failure instanceof ObjectNotFoundException), failure -> {
+                for (Throwable cause = failure.getCause(); cause != null; cause = cause.getCause()) {
                     if (cause instanceof ObjectNotFoundException) {
-                        throw (ObjectNotFoundException) cause;
+                        return cause;
                     }
                 }
-                throw new IllegalStateException("Could not read blob " + blobId.asString(), e);
-            }
-        }).subscribeOn(ReactorUtils.BLOCKING_CALL_WRAPPER);
+                return new IllegalStateException("Could not read blob " + blobId.asString(), failure);
+            });
+    }
+
+    /** A queued message as its two blobs' bytes, header then body, as James's store writes them. */
+    private static final class QueuedMessageSource implements MimeMessageSource {
+        private final byte[] header;
+        private final byte[] body;
+        private final String sourceId = UUID.randomUUID().toString();
+
+        QueuedMessageSource(byte[] header, byte[] body) {
+            this.header = header;
+            this.body = body;
+        }
+
+        @Override
+        public String getSourceId() {
+            return sourceId;
+        }
+
+        @Override
+        public InputStream getInputStream() {
+            return new SequenceInputStream(new ByteArrayInputStream(header), new ByteArrayInputStream(body));
+        }
+
+        @Override
+        public long getMessageSize() {
+            return header.length + body.length;
+        }
     }
 }
