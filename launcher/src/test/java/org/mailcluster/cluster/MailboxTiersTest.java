@@ -6,6 +6,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.DoublePredicate;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -65,15 +66,35 @@ class MailboxTiersTest {
             assertThat(european.inbox(cluster).messages()).as("eu mailbox while its tier is down").noneMatch(m -> m.contains(waiting));
             assertThat(RoutingShape.webAdmin(cluster, "mailbox1").queueSize("delivery-eu"))
                 .as("mail in delivery-eu while its only node is stopped").isGreaterThanOrEqualTo(1);
+            // what Prometheus sees of it (the queue-growing alert, KEDA): the gauge rises...
+            assertThat(awaitQueueGauge(value -> value >= 1)).as("delivery-eu depth on /metrics, eu stopped").isGreaterThanOrEqualTo(1);
 
             launcher.scriptMustSucceed(Duration.ofMinutes(5), "launcher/nodes.sh", "start-one", RoutingShape.EU_NODE);
             european.inbox(cluster).awaitMessages(all -> all.stream().anyMatch(m -> m.contains(waiting)), Duration.ofSeconds(90));
             Thread.sleep(3000);
             List<String> delivered = european.inbox(cluster).messages().stream().filter(m -> m.contains(waiting)).toList();
             assertThat(delivered).as("copies once the eu node is back").hasSize(1);
+            // ... and falls back once the tier's node has taken the mail
+            assertThat(awaitQueueGauge(value -> value == 0)).as("delivery-eu depth on /metrics, eu back").isEqualTo(0);
         } finally {
             launcher.scriptMustSucceed(Duration.ofMinutes(5), "launcher/nodes.sh", "start-one", RoutingShape.EU_NODE);
             webadmin.send("DELETE", "/routes/domains/" + domain, null);
         }
+    }
+
+    /** delivery-eu's depth as mx2's /metrics shows it, once it satisfies {@code wanted} (the
+     * figures are cached 5 s), or the last value seen after 20 s; fails if the series is absent. */
+    double awaitQueueGauge(DoublePredicate wanted) throws Exception {
+        Double value = null;
+        for (long end = System.nanoTime() + Duration.ofSeconds(20).toNanos(); System.nanoTime() < end; Thread.sleep(1000)) {
+            HttpResponse<String> metrics = webadmin.send("GET", "/metrics", null);
+            assertThat(metrics.statusCode()).isEqualTo(200);
+            value = MetricsTest.series(metrics.body(), MetricsTest.queueGauge("mailcluster_queue_messages", "delivery-eu"));
+            assertThat(value).as("mailcluster_queue_messages of delivery-eu on mx2").isNotNull();
+            if (wanted.test(value)) {
+                break;
+            }
+        }
+        return value;
     }
 }

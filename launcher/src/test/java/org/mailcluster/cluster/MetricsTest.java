@@ -49,6 +49,30 @@ class MetricsTest {
         return matcher.find() ? Double.parseDouble(matcher.group(1)) : 0;
     }
 
+    /** A series' value (name with its labels, as Prometheus's text format writes them), or null when absent. */
+    static Double series(String metrics, String nameAndLabels) {
+        Matcher matcher = Pattern.compile("(?m)^" + Pattern.quote(nameAndLabels) + " ([0-9.Ee+-]+)$").matcher(metrics);
+        return matcher.find() ? Double.valueOf(matcher.group(1)) : null;
+    }
+
+    static String queueGauge(String name, String queue) {
+        return name + "{queue=\"" + queue + "\",}";
+    }
+
+    @Test
+    void everyNodeShowsTheMailQueuesDepthsFromRabbitMq() throws Exception {
+        for (String node : cluster.nodes().keySet()) {
+            String metrics = metrics(node);
+            assertThat(series(metrics, "mailcluster_queue_metrics_up")).as(node + ": management API answered").isEqualTo(1.0);
+            for (String queue : new String[] {"mx-spool", "delivery", "outgoing", "submission-spool"}) {
+                assertThat(series(metrics, queueGauge("mailcluster_queue_messages", queue))).as(node + " " + queue).isNotNull();
+                assertThat(series(metrics, queueGauge("mailcluster_queue_dead_letters", queue))).as(node + " dead letters of " + queue).isNotNull();
+            }
+            assertThat(series(metrics, queueGauge("mailcluster_queue_consumers", "delivery")))
+                .as(node + ": the mailbox tier reads its delivery queue").isGreaterThanOrEqualTo(1.0);
+        }
+    }
+
     @Test
     void everyNodeServesItsMetricsOnlyWithTheWebadminSecret() throws Exception {
         for (Map.Entry<String, String> node : cluster.nodes().entrySet()) {

@@ -3,17 +3,19 @@ package org.mailcluster.metrics;
 import org.apache.james.webadmin.Routes;
 
 import com.google.inject.AbstractModule;
+import com.google.inject.Scopes;
 import com.google.inject.multibindings.Multibinder;
 
 /**
  * Every node's metrics in Prometheus's text format at webadmin's {@code GET /metrics}, behind
  * webadmin's secret like every other route ({@link PrometheusMetricsRoutes}): the James
  * metrics (SMTP, IMAP, mailet and queue timings, the JVM) and the project's own, such as the
- * scanners' verdicts and times.
+ * scanners' verdicts and times, and the mail waiting in each queue ({@link QueueDepths}).
  */
 public class MetricsModule extends AbstractModule {
     @Override
     protected void configure() {
+        bind(QueueDepths.class).in(Scopes.SINGLETON);
         Multibinder.newSetBinder(binder(), Routes.class).addBinding().to(PrometheusMetricsRoutes.class);
     }
 }

@@ -1,35 +1,62 @@
 package org.mailcluster.metrics;
 
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.Writer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
 import javax.inject.Inject;
 
 import org.apache.james.webadmin.Routes;
-import org.apache.james.webadmin.dropwizard.MetricsRoutes;
 
 import com.codahale.metrics.MetricRegistry;
 
+import io.prometheus.client.Collector.MetricFamilySamples;
+import io.prometheus.client.dropwizard.DropwizardExports;
+import io.prometheus.client.exporter.common.TextFormat;
+import spark.Request;
+import spark.Response;
 import spark.Service;
 
 /**
- * {@code GET /metrics}: the node's metric registry in Prometheus's text format, through James's
- * own exporter ({@link MetricsRoutes}, the Prometheus Java client over Dropwizard). James
- * declares that route public (no authentication); here it is an ordinary webadmin route, so the
- * webadmin secret guards it: Prometheus scrapes with {@code Authorization: Bearer <secret>}.
+ * {@code GET /metrics}: the node's metrics in Prometheus's text format: its Dropwizard registry
+ * (James's metrics and ours, through the Prometheus Java client's {@link DropwizardExports}),
+ * and the queues' depths from RabbitMQ ({@link QueueDepths}). James has a route for the first
+ * part, but declares it public (no authentication); here it is an ordinary webadmin route, so
+ * the webadmin secret guards it: Prometheus scrapes with {@code Authorization: Bearer <secret>}.
  */
 public class PrometheusMetricsRoutes implements Routes {
-    private final MetricsRoutes exporter;
+    static final String BASE = "/metrics";
+
+    private final DropwizardExports registry;
+    private final QueueDepths queueDepths;
 
     @Inject
-    PrometheusMetricsRoutes(MetricRegistry registry) {
-        this.exporter = new MetricsRoutes(registry);
+    PrometheusMetricsRoutes(MetricRegistry registry, QueueDepths queueDepths) {
+        this.registry = new DropwizardExports(registry);
+        this.queueDepths = queueDepths;
     }
 
     @Override
     public String getBasePath() {
-        return MetricsRoutes.BASE;
+        return BASE;
     }
 
     @Override
     public void define(Service service) {
-        service.get(MetricsRoutes.BASE, exporter::getMetrics);
+        service.get(BASE, this::metrics);
+    }
+
+    private Object metrics(Request request, Response response) throws IOException {
+        List<MetricFamilySamples> all = new ArrayList<>(registry.collect());
+        all.addAll(queueDepths.collect());
+        response.status(200);
+        response.type(TextFormat.CONTENT_TYPE_004);
+        try (Writer writer = new BufferedWriter(response.raw().getWriter())) {
+            TextFormat.write004(writer, Collections.enumeration(all));
+        }
+        return response;
     }
 }

@@ -1,0 +1,153 @@
+package org.mailcluster.metrics;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import javax.inject.Inject;
+
+import org.apache.james.backends.rabbitmq.RabbitMQConfiguration;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.prometheus.client.Collector;
+import io.prometheus.client.GaugeMetricFamily;
+
+/**
+ * The mail waiting in each queue, as gauges on {@code /metrics}: what autoscaling and the
+ * "queue growing" alert read. The figures are RabbitMQ's own (one request to its management
+ * API for all queues, kept {@link #CACHED} so that scrapes of every node cost the broker one
+ * request per few seconds), not James's size gauge, which walks the queue's Cassandra view at
+ * every scrape.
+ *
+ * <ul>
+ *   <li>{@code mailcluster_queue_messages{queue}}: mail in the queue, waiting or being handled;</li>
+ *   <li>{@code mailcluster_queue_unacknowledged{queue}}: of which handed to a consumer, not done yet;</li>
+ *   <li>{@code mailcluster_queue_consumers{queue}}: the nodes' consumers reading it;</li>
+ *   <li>{@code mailcluster_queue_delayed_messages{queue,delay}}: mail waiting out a retry delay
+ *       before it returns to the queue (the {@code DelayedRetryQueue} ladder);</li>
+ *   <li>{@code mailcluster_queue_dead_letters{queue}}: references the queue gave up on;</li>
+ *   <li>{@code mailcluster_queue_metrics_up}: 1 when the management API answered, else 0
+ *       (and no other series: a missing figure is not a zero).</li>
+ * </ul>
+ * Every node reports every queue (the broker is shared): dashboards take the max per queue.
+ */
+public class QueueDepths extends Collector {
+
+    static final Duration CACHED = Duration.ofSeconds(5);
+    private static final String WORK_QUEUE = "JamesMailQueue-workqueue-";
+    private static final String DEAD_LETTERS = "JamesMailQueue-dead-letter-queue-";
+    private static final Pattern DELAY_QUEUE = Pattern.compile("mailcluster-delay-(.+)-(\\d+s)");
+
+    /** One queue as the management API lists it. */
+    record QueueFigures(String name, long messages, long unacknowledged, long consumers) {
+    }
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final ObjectMapper json = new ObjectMapper();
+    private final URI queuesUri;
+    private final String authorization;
+    private final Clock clock;
+    private List<QueueFigures> cached;
+    private Instant cachedAt = Instant.MIN;
+
+    @Inject
+    public QueueDepths(RabbitMQConfiguration configuration) {
+        this(configuration.getManagementUri(), configuration.getManagementCredentials().getUser(),
+            new String(configuration.getManagementCredentials().getPassword()), Clock.systemUTC());
+    }
+
+    QueueDepths(URI management, String user, String password, Clock clock) {
+        this.queuesUri = management.resolve("/api/queues?columns=name,messages,messages_unacknowledged,consumers");
+        this.authorization = "Basic " + Base64.getEncoder()
+            .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+        this.clock = clock;
+    }
+
+    @Override
+    public List<MetricFamilySamples> collect() {
+        List<QueueFigures> queues = figures();
+        GaugeMetricFamily up = new GaugeMetricFamily("mailcluster_queue_metrics_up",
+            "1 when RabbitMQ's management API gave the queues' figures, 0 when it did not", queues == null ? 0 : 1);
+        List<MetricFamilySamples> all = new ArrayList<>();
+        all.add(up);
+        if (queues != null) {
+            all.addAll(families(queues));
+        }
+        return all;
+    }
+
+    /** The gauges for a listing of the broker's queues (queues that are not mail queues are left out). */
+    static List<MetricFamilySamples> families(List<QueueFigures> queues) {
+        GaugeMetricFamily messages = new GaugeMetricFamily("mailcluster_queue_messages",
+            "Mail in the queue, waiting or being handled", List.of("queue"));
+        GaugeMetricFamily unacknowledged = new GaugeMetricFamily("mailcluster_queue_unacknowledged",
+            "Mail handed to a consumer and not finished yet", List.of("queue"));
+        GaugeMetricFamily consumers = new GaugeMetricFamily("mailcluster_queue_consumers",
+            "Consumers reading the queue", List.of("queue"));
+        GaugeMetricFamily delayed = new GaugeMetricFamily("mailcluster_queue_delayed_messages",
+            "Mail waiting out a retry delay before it returns to the queue", List.of("queue", "delay"));
+        GaugeMetricFamily deadLetters = new GaugeMetricFamily("mailcluster_queue_dead_letters",
+            "Queued references the queue gave up on (webadmin: /mailQueues/QUEUE/deadLetters)", List.of("queue"));
+        for (QueueFigures queue : queues) {
+            Matcher delay = DELAY_QUEUE.matcher(queue.name());
+            if (queue.name().startsWith(WORK_QUEUE)) {
+                String name = queue.name().substring(WORK_QUEUE.length());
+                messages.addMetric(List.of(name), queue.messages());
+                unacknowledged.addMetric(List.of(name), queue.unacknowledged());
+                consumers.addMetric(List.of(name), queue.consumers());
+            } else if (queue.name().startsWith(DEAD_LETTERS)) {
+                deadLetters.addMetric(List.of(queue.name().substring(DEAD_LETTERS.length())), queue.messages());
+            } else if (delay.matches()) {
+                delayed.addMetric(List.of(delay.group(1), delay.group(2)), queue.messages());
+            }
+        }
+        return List.of(messages, unacknowledged, consumers, delayed, deadLetters);
+    }
+
+    /** The broker's queues, at most {@link #CACHED} old; null when the management API did not answer. */
+    private synchronized List<QueueFigures> figures() {
+        Instant now = clock.instant();
+        if (cached != null && now.isBefore(cachedAt.plus(CACHED))) {
+            return cached;
+        }
+        try {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(queuesUri)
+                    .header("Authorization", authorization)
+                    .timeout(Duration.ofSeconds(3))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+            cached = response.statusCode() == 200 ? parse(json.readTree(response.body())) : null;
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            cached = null;
+        }
+        cachedAt = now;
+        return cached;
+    }
+
+    static List<QueueFigures> parse(JsonNode listing) {
+        List<QueueFigures> queues = new ArrayList<>();
+        for (JsonNode queue : listing) {
+            // a queue the broker is still recovering lists no counts yet: left out, not zero
+            if (queue.hasNonNull("messages")) {
+                queues.add(new QueueFigures(queue.path("name").asText(), queue.path("messages").asLong(),
+                    queue.path("messages_unacknowledged").asLong(), queue.path("consumers").asLong()));
+            }
+        }
+        return queues;
+    }
+}

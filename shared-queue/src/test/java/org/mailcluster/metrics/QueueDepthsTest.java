@@ -1,0 +1,61 @@
+package org.mailcluster.metrics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.StringWriter;
+import java.util.Collections;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.prometheus.client.exporter.common.TextFormat;
+
+/** RabbitMQ's queue listing turned into the queue gauges, as Prometheus reads them. */
+class QueueDepthsTest {
+
+    static String text(String listing) throws Exception {
+        StringWriter out = new StringWriter();
+        TextFormat.write004(out, Collections.enumeration(
+            QueueDepths.families(QueueDepths.parse(new ObjectMapper().readTree(listing)))));
+        return out.toString();
+    }
+
+    @Test
+    void workQueuesDeadLettersAndDelayQueuesEachHaveTheirGauge() throws Exception {
+        String metrics = text("""
+            [{"name":"JamesMailQueue-workqueue-mx-spool","messages":7,"messages_unacknowledged":2,"consumers":4},
+             {"name":"JamesMailQueue-workqueue-delivery-eu","messages":0,"messages_unacknowledged":0,"consumers":0},
+             {"name":"JamesMailQueue-dead-letter-queue-mx-spool","messages":1,"messages_unacknowledged":0,"consumers":0},
+             {"name":"mailcluster-delay-outgoing-300s","messages":3,"messages_unacknowledged":0,"consumers":0}]""");
+
+        assertThat(metrics)
+            .contains("mailcluster_queue_messages{queue=\"mx-spool\",} 7.0")
+            .contains("mailcluster_queue_unacknowledged{queue=\"mx-spool\",} 2.0")
+            .contains("mailcluster_queue_consumers{queue=\"mx-spool\",} 4.0")
+            .contains("mailcluster_queue_messages{queue=\"delivery-eu\",} 0.0")
+            .contains("mailcluster_queue_dead_letters{queue=\"mx-spool\",} 1.0")
+            .contains("mailcluster_queue_delayed_messages{queue=\"outgoing\",delay=\"300s\",} 3.0");
+    }
+
+    @Test
+    void queuesThatAreNotMailQueuesAreLeftOut() throws Exception {
+        String metrics = text("""
+            [{"name":"mailboxEvent-workQueue-org.apache.james.events.GroupRegistrationHandler$GroupRegistrationHandlerGroup",
+              "messages":12,"messages_unacknowledged":0,"consumers":1},
+             {"name":"mailcluster-delay-outgoing","messages":5,"messages_unacknowledged":0,"consumers":0}]""");
+
+        assertThat(metrics).doesNotContain("queue=\"").doesNotContain(" 12.0").doesNotContain(" 5.0");
+    }
+
+    @Test
+    void aQueueListedWithoutCountsIsAbsentNotZero() throws Exception {
+        // RabbitMQ lists a queue it is still recovering without its counts
+        List<QueueDepths.QueueFigures> queues = QueueDepths.parse(new ObjectMapper().readTree("""
+            [{"name":"JamesMailQueue-workqueue-delivery","state":"down"},
+             {"name":"JamesMailQueue-workqueue-outgoing","messages":0,"messages_unacknowledged":0,"consumers":2}]"""));
+
+        assertThat(queues).extracting(QueueDepths.QueueFigures::name).containsExactly("JamesMailQueue-workqueue-outgoing");
+    }
+}
