@@ -153,9 +153,9 @@ def hottest(collapsed_path, top=15):
         stack, _, count = line.rstrip("\n").rpartition(" ")
         if not count.isdigit():
             continue
-        frames = [re.sub(r"_\[.\]$", "", f) for f in stack.split(";")]
         if not stack.endswith("]"):
             continue   # a native-method sample: the thread was waiting, not computing
+        frames = [re.sub(r"_\[.\]$", "", f) for f in stack.split(";")]
         count = int(count)
         total_samples += count
         own[frames[-1]] += count

@@ -5,18 +5,18 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import javax.inject.Inject;
 
 import org.apache.james.backends.rabbitmq.RabbitMQConfiguration;
+import org.mailcluster.queue.DeadLetteredMailRoutes;
+import org.mailcluster.queue.DelayedRetryQueue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -47,8 +47,6 @@ public class QueueDepths extends Collector {
 
     static final Duration CACHED = Duration.ofSeconds(5);
     private static final String WORK_QUEUE = "JamesMailQueue-workqueue-";
-    private static final String DEAD_LETTERS = "JamesMailQueue-dead-letter-queue-";
-    private static final Pattern DELAY_QUEUE = Pattern.compile("mailcluster-delay-(.+)-(\\d+s)");
 
     /** One queue as the management API lists it. */
     record QueueFigures(String name, long messages, long unacknowledged, long consumers) {
@@ -58,21 +56,16 @@ public class QueueDepths extends Collector {
     private final ObjectMapper json = new ObjectMapper();
     private final URI queuesUri;
     private final String authorization;
-    private final Clock clock;
     private List<QueueFigures> cached;
     private Instant cachedAt = Instant.MIN;
 
     @Inject
     public QueueDepths(RabbitMQConfiguration configuration) {
-        this(configuration.getManagementUri(), configuration.getManagementCredentials().getUser(),
-            new String(configuration.getManagementCredentials().getPassword()), Clock.systemUTC());
-    }
-
-    QueueDepths(URI management, String user, String password, Clock clock) {
-        this.queuesUri = management.resolve("/api/queues?columns=name,messages,messages_unacknowledged,consumers");
-        this.authorization = "Basic " + Base64.getEncoder()
-            .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
-        this.clock = clock;
+        this.queuesUri = configuration.getManagementUri()
+            .resolve("/api/queues?columns=name,messages,messages_unacknowledged,consumers");
+        RabbitMQConfiguration.ManagementCredentials credentials = configuration.getManagementCredentials();
+        this.authorization = "Basic " + Base64.getEncoder().encodeToString(
+            (credentials.getUser() + ":" + new String(credentials.getPassword())).getBytes(StandardCharsets.UTF_8));
     }
 
     @Override
@@ -101,14 +94,15 @@ public class QueueDepths extends Collector {
         GaugeMetricFamily deadLetters = new GaugeMetricFamily("mailcluster_queue_dead_letters",
             "Queued references the queue gave up on (webadmin: /mailQueues/QUEUE/deadLetters)", List.of("queue"));
         for (QueueFigures queue : queues) {
-            Matcher delay = DELAY_QUEUE.matcher(queue.name());
+            Matcher delay = DelayedRetryQueue.DELAY_QUEUE_NAME.matcher(queue.name());
             if (queue.name().startsWith(WORK_QUEUE)) {
                 String name = queue.name().substring(WORK_QUEUE.length());
                 messages.addMetric(List.of(name), queue.messages());
                 unacknowledged.addMetric(List.of(name), queue.unacknowledged());
                 consumers.addMetric(List.of(name), queue.consumers());
-            } else if (queue.name().startsWith(DEAD_LETTERS)) {
-                deadLetters.addMetric(List.of(queue.name().substring(DEAD_LETTERS.length())), queue.messages());
+            } else if (queue.name().startsWith(DeadLetteredMailRoutes.DEAD_LETTER_QUEUE_PREFIX)) {
+                deadLetters.addMetric(List.of(queue.name().substring(DeadLetteredMailRoutes.DEAD_LETTER_QUEUE_PREFIX.length())),
+                    queue.messages());
             } else if (delay.matches()) {
                 delayed.addMetric(List.of(delay.group(1), delay.group(2)), queue.messages());
             }
@@ -118,7 +112,7 @@ public class QueueDepths extends Collector {
 
     /** The broker's queues, at most {@link #CACHED} old; null when the management API did not answer. */
     private synchronized List<QueueFigures> figures() {
-        Instant now = clock.instant();
+        Instant now = Instant.now();
         if (cached != null && now.isBefore(cachedAt.plus(CACHED))) {
             return cached;
         }

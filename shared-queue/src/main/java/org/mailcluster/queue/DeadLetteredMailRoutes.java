@@ -42,7 +42,7 @@ import spark.Service;
 public class DeadLetteredMailRoutes implements Routes {
     static final String BASE = "/mailQueues";
     /** James names a queue's dead-letter queue so (MailQueueName, where the method is not public). */
-    static final String DEAD_LETTER_QUEUE_PREFIX = "JamesMailQueue-dead-letter-queue-";
+    public static final String DEAD_LETTER_QUEUE_PREFIX = "JamesMailQueue-dead-letter-queue-";
     static final int DEFAULT_LIMIT = 100;
 
     private final MailQueueFactory<?> queues;

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
+import java.util.regex.Pattern;
 
 import org.apache.james.blob.mail.MimeMessageStore;
 import org.apache.james.metrics.api.MetricFactory;
@@ -67,6 +68,9 @@ public class DelayedRetryQueue implements ManageableMailQueue {
     public static String delayQueueName(String queue, long seconds) {
         return DELAY_QUEUE_PREFIX + queue + "-" + seconds + "s";
     }
+
+    /** A name {@link #delayQueueName} gives: group 1 the queue, group 2 the delay ("300s"). */
+    public static final Pattern DELAY_QUEUE_NAME = Pattern.compile(Pattern.quote(DELAY_QUEUE_PREFIX) + "(.+)-(\\d+s)");
 
     @Override
     public void enQueue(Mail mail, Duration delay) throws MailQueueException {
