@@ -28,6 +28,9 @@ MC_SMTP_LB_ADDR=${MC_SMTP_LB_ADDR:-127.0.7.1}
 # Webmail (Roundcube behind nginx; ./mailcluster up --webmail).
 MC_WEBMAIL_ADDR=${MC_WEBMAIL_ADDR:-127.0.10.1}
 MC_WEBMAIL_PORT=${MC_WEBMAIL_PORT:-80}
+# Prometheus scraping every node (./mailcluster up --monitoring; launcher/services/prometheus.sh).
+MC_PROMETHEUS_ADDR=${MC_PROMETHEUS_ADDR:-127.0.11.1}
+MC_PROMETHEUS_PORT=${MC_PROMETHEUS_PORT:-9090}
 MC_SUBMISSION_PROXY_PORT=${MC_SUBMISSION_PROXY_PORT:-11587}
 MC_SUBMISSIONS_PROXY_PORT=${MC_SUBMISSIONS_PROXY_PORT:-11465}
 MC_RABBITMQ_ADDR=${MC_RABBITMQ_ADDR:-127.0.3.1}
@@ -135,6 +138,21 @@ mc_apt_install() {
     || mc_die "apt-get install ${missing[*]} failed; see $MC_LOG/apt.log"
 }
 
+# mc_apt_install_without_starting PKG...: mc_apt_install for packages whose maintainer scripts
+# would start a system service of their own (nginx's default site on *:80, Prometheus on
+# *:9090): the launcher runs its own instances, on its own addresses, stopped by their PIDs.
+# Without a policy saying so already, /usr/sbin/policy-rc.d forbids starting services for the
+# time of the install.
+mc_apt_install_without_starting() {
+  local policy=/usr/sbin/policy-rc.d ours=0 status=0
+  if [ ! -e $policy ]; then
+    printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy && ours=1
+  fi
+  (mc_apt_install "$@") || status=$?
+  [ $ours = 1 ] && rm -f $policy
+  return $status
+}
+
 # mc_maven_fetch GROUP:ARTIFACT:VERSION[:TYPE[:CLASSIFIER]] DEST_DIR: copies one
 # artifact from Maven Central (through the local ~/.m2) into DEST_DIR.
 mc_maven_fetch() {
@@ -156,6 +174,7 @@ MC_MAILBOX_COUNT=${MC_MAILBOX_COUNT:-1}
 MC_MAILBOX_TIERS=${MC_MAILBOX_TIERS:-}
 MC_BACKUP_MX=${MC_BACKUP_MX:-0}
 MC_WEBMAIL=${MC_WEBMAIL:-0}
+MC_MONITORING=${MC_MONITORING:-0}
 # Sizing profile: "default" (the cluster as the tests and benchmarks run it) or "small"
 # (./mailcluster up --small: one node of each type, sized for a small organisation on one
 # machine). The small profile's settings; any of them exported by hand still wins.

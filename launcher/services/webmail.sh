@@ -20,12 +20,6 @@ URL="http://$MC_WEBMAIL_ADDR:$MC_WEBMAIL_PORT/"
 
 install() {
   command -v nginx >/dev/null && [ -f /etc/roundcube/defaults.inc.php ] && php_fpm >/dev/null && return 0
-  # Installing nginx and php-fpm must not start Debian's own services (nginx's default site
-  # listens on *:80): without a policy saying so, say it for the time of the install.
-  local policy=/usr/sbin/policy-rc.d ours=0
-  if [ ! -e $policy ]; then
-    printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy && ours=1
-  fi
   # No database server: Roundcube keeps its sessions in SQLite, set up by Roundcube itself.
   debconf-set-selections <<'EOT'
 roundcube-core roundcube/dbconfig-install boolean false
@@ -33,9 +27,9 @@ roundcube-core roundcube/database-type select sqlite3
 roundcube-core roundcube/reconfigure-webserver multiselect
 roundcube-core roundcube/restart-webserver boolean false
 EOT
-  # php8.2-fpm named in the same install (Debian 12), or roundcube-core's "php" picks Apache's PHP module.
-  mc_apt_install roundcube-core roundcube-sqlite3 php8.2-fpm nginx || { [ $ours = 1 ] && rm -f $policy; exit 1; }
-  [ $ours = 1 ] && rm -f $policy
+  # php8.2-fpm named in the same install (Debian 12), or roundcube-core's "php" picks Apache's
+  # PHP module. Not started by the install: nginx's default site would listen on *:80.
+  mc_apt_install_without_starting roundcube-core roundcube-sqlite3 php8.2-fpm nginx
   return 0
 }
 

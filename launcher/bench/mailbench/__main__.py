@@ -490,6 +490,9 @@ def main(argv):
     scanning = verbs.add_parser("bench-scanners", help="time per message of rspamd and clamd")
     scanning.add_argument("--messages", type=int, default=500)
     scanning.add_argument("--out", default=OUT_DIR)
+    scrape = verbs.add_parser("bench-scrape", help="CPU, bytes and time of one /metrics scrape per node")
+    scrape.add_argument("--scrapes", type=int, default=200)
+    scrape.add_argument("--out", default=OUT_DIR)
     for p in (bench, chaos):
         p.add_argument("--users", type=int, default=10, help="recipients the messages are spread over")
         p.add_argument("--per-connection", type=int, default=10, help="messages a sender delivers per connection")
@@ -498,6 +501,10 @@ def main(argv):
     args = parser.parse_args(argv)
     if args.verb == "bench-outbound":
         return cmd_bench_outbound(args)
+    if args.verb == "bench-scrape":
+        from . import scrape
+        require_healthy()
+        return scrape.main(args)
     if args.verb == "bench-scanners":
         from . import scanners
         require_healthy()

@@ -153,7 +153,9 @@ class ChartTest {
             }
             return;
         }
-        if (value == null || !value.getClass().getPackageName().startsWith("io.fabric8.kubernetes.api.model")) {
+        // Kubernetes' own kinds, and the Prometheus Operator's (io.fabric8.openshift.api.model.monitoring)
+        if (value == null || !(value.getClass().getPackageName().startsWith("io.fabric8.kubernetes.api.model")
+            || value.getClass().getPackageName().startsWith("io.fabric8.openshift.api.model.monitoring"))) {
             return;
         }
         for (Method getter : value.getClass().getMethods()) {
@@ -246,6 +248,42 @@ class ChartTest {
         assertThat(object(documents, "Deployment", "mc-mailcluster-submission").path("spec").path("template").path("spec")
             .path("priorityClassName").asText()).as("the release-wide class").isEqualTo("mail-critical");
         assertThatThrownBy(() -> render("full-values.yaml", "mx.image.digest=latest")).hasMessageContaining("digest");
+    }
+
+    /**
+     * The monitoring objects: a ServiceMonitor on the webadmin port with the token from the
+     * credentials Secret and the labels the rules use, the PrometheusRule carrying exactly the
+     * shipped rule file, the dashboard ConfigMap exactly the shipped dashboard; none by default.
+     */
+    @Test
+    void theMonitoringObjectsCarryTheShippedRulesAndDashboard() throws Exception {
+        List<JsonNode> documents = render("full-values.yaml");
+        JsonNode endpoint = object(documents, "ServiceMonitor", "mc-mailcluster-nodes").path("spec").path("endpoints").get(0);
+        assertThat(endpoint.path("port").asText()).isEqualTo("webadmin");
+        assertThat(endpoint.path("path").asText()).isEqualTo("/metrics");
+        assertThat(endpoint.path("authorization").path("credentials").path("name").asText())
+            .as("the Secret the nodes read their token from (full-values: credentials.existingSecret)").isEqualTo("mail-creds");
+        assertThat(endpoint.path("authorization").path("credentials").path("key").asText()).isEqualTo("webadmin-token");
+        assertThat(endpoint.path("relabelings").findValuesAsText("targetLabel")).containsExactly("tier", "node");
+
+        ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
+        JsonNode rules = yaml.readTree(CHART.resolve("files/monitoring/alerts.yaml").toFile());
+        assertThat(object(documents, "PrometheusRule", "mc-mailcluster-alerts").path("spec")).isEqualTo(rules);
+        assertThat(rules.path("groups").get(0).path("rules")).hasSizeGreaterThanOrEqualTo(7);
+
+        String dashboard = object(documents, "ConfigMap", "mc-mailcluster-dashboard").path("data").path("mailcluster.json").asText();
+        assertThat(new ObjectMapper().readTree(dashboard)).isEqualTo(new ObjectMapper().readTree(CHART.resolve("files/monitoring/dashboard.json").toFile()));
+
+        List<String> off = new ArrayList<>();
+        render("full-values.yaml", "monitoring.serviceMonitor.enabled=false", "monitoring.prometheusRule.enabled=false",
+            "monitoring.grafanaDashboard.enabled=false")
+            .forEach(d -> off.add(d.path("kind").asText() + "/" + d.path("metadata").path("name").asText()));
+        assertThat(off).isNotEmpty().noneMatch(name -> name.startsWith("ServiceMonitor/") || name.startsWith("PrometheusRule/")
+            || name.equals("ConfigMap/mc-mailcluster-dashboard"));
+        for (String part : new String[] {"serviceMonitor", "prometheusRule", "grafanaDashboard"}) {
+            assertThat(yaml.readTree(CHART.resolve("values.yaml").toFile()).path("monitoring").path(part).path("enabled").asBoolean())
+                .as("monitoring." + part + ".enabled by default").isFalse();
+        }
     }
 
     /** Default deny both ways: the egress rules name DNS, the release, the backends and the mail ports, nothing else. */

@@ -23,7 +23,8 @@ import spark.Service;
 /**
  * {@code GET /metrics}: the node's metrics in Prometheus's text format: its Dropwizard registry
  * (James's metrics and ours, through the Prometheus Java client's {@link DropwizardExports}),
- * and the queues' depths from RabbitMQ ({@link QueueDepths}). James has a route for the first
+ * the queues' figures from RabbitMQ ({@link QueueDepths}) and the node's health checks
+ * ({@link HealthGauges}). James has a route for the first
  * part, but declares it public (no authentication); here it is an ordinary webadmin route, so
  * the webadmin secret guards it: Prometheus scrapes with {@code Authorization: Bearer <secret>}.
  */
@@ -32,11 +33,13 @@ public class PrometheusMetricsRoutes implements Routes {
 
     private final DropwizardExports registry;
     private final QueueDepths queueDepths;
+    private final HealthGauges health;
 
     @Inject
-    PrometheusMetricsRoutes(MetricRegistry registry, QueueDepths queueDepths) {
+    PrometheusMetricsRoutes(MetricRegistry registry, QueueDepths queueDepths, HealthGauges health) {
         this.registry = new DropwizardExports(registry);
         this.queueDepths = queueDepths;
+        this.health = health;
     }
 
     @Override
@@ -52,6 +55,7 @@ public class PrometheusMetricsRoutes implements Routes {
     private Object metrics(Request request, Response response) throws IOException {
         List<MetricFamilySamples> all = new ArrayList<>(registry.collect());
         all.addAll(queueDepths.collect());
+        all.addAll(health.collect());
         response.status(200);
         response.type(TextFormat.CONTENT_TYPE_004);
         try (Writer writer = new BufferedWriter(response.raw().getWriter())) {

@@ -22,6 +22,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.prometheus.client.Collector;
+import io.prometheus.client.CounterMetricFamily;
 import io.prometheus.client.GaugeMetricFamily;
 
 /**
@@ -35,6 +36,12 @@ import io.prometheus.client.GaugeMetricFamily;
  *   <li>{@code mailcluster_queue_messages{queue}}: mail in the queue, waiting or being handled;</li>
  *   <li>{@code mailcluster_queue_unacknowledged{queue}}: of which handed to a consumer, not done yet;</li>
  *   <li>{@code mailcluster_queue_consumers{queue}}: the nodes' consumers reading it;</li>
+ *   <li>{@code mailcluster_queue_published_total{queue}} and {@code mailcluster_queue_acknowledged_total{queue}}:
+ *       mail put into the queue and mail its consumers finished with, since the broker started
+ *       (counters: they restart from 0 with the broker, which Prometheus's rate() allows for).
+ *       Their rates are each tier's throughput; a queue holding mail while nothing is
+ *       acknowledged is a stuck queue, the alert that stands for "oldest message too old"
+ *       (RabbitMQ knows no message's age: James publishes without a timestamp);</li>
  *   <li>{@code mailcluster_queue_delayed_messages{queue,delay}}: mail waiting out a retry delay
  *       before it returns to the queue (the {@code DelayedRetryQueue} ladder);</li>
  *   <li>{@code mailcluster_queue_dead_letters{queue}}: references the queue gave up on;</li>
@@ -49,7 +56,7 @@ public class QueueDepths extends Collector {
     private static final String WORK_QUEUE = "JamesMailQueue-workqueue-";
 
     /** One queue as the management API lists it. */
-    record QueueFigures(String name, long messages, long unacknowledged, long consumers) {
+    record QueueFigures(String name, long messages, long unacknowledged, long consumers, long published, long acknowledged) {
     }
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -62,7 +69,7 @@ public class QueueDepths extends Collector {
     @Inject
     public QueueDepths(RabbitMQConfiguration configuration) {
         this.queuesUri = configuration.getManagementUri()
-            .resolve("/api/queues?columns=name,messages,messages_unacknowledged,consumers");
+            .resolve("/api/queues?columns=name,messages,messages_unacknowledged,consumers,message_stats.publish,message_stats.ack");
         RabbitMQConfiguration.ManagementCredentials credentials = configuration.getManagementCredentials();
         this.authorization = "Basic " + Base64.getEncoder().encodeToString(
             (credentials.getUser() + ":" + new String(credentials.getPassword())).getBytes(StandardCharsets.UTF_8));
@@ -89,6 +96,11 @@ public class QueueDepths extends Collector {
             "Mail handed to a consumer and not finished yet", List.of("queue"));
         GaugeMetricFamily consumers = new GaugeMetricFamily("mailcluster_queue_consumers",
             "Consumers reading the queue", List.of("queue"));
+        CounterMetricFamily published = new CounterMetricFamily("mailcluster_queue_published",
+            "Mail put into the queue since the broker started", List.of("queue"));
+        CounterMetricFamily acknowledged = new CounterMetricFamily("mailcluster_queue_acknowledged",
+            "Mail the queue's consumers finished with (delivered, handed on or dead-lettered) since the broker started",
+            List.of("queue"));
         GaugeMetricFamily delayed = new GaugeMetricFamily("mailcluster_queue_delayed_messages",
             "Mail waiting out a retry delay before it returns to the queue", List.of("queue", "delay"));
         GaugeMetricFamily deadLetters = new GaugeMetricFamily("mailcluster_queue_dead_letters",
@@ -100,6 +112,8 @@ public class QueueDepths extends Collector {
                 messages.addMetric(List.of(name), queue.messages());
                 unacknowledged.addMetric(List.of(name), queue.unacknowledged());
                 consumers.addMetric(List.of(name), queue.consumers());
+                published.addMetric(List.of(name), queue.published());
+                acknowledged.addMetric(List.of(name), queue.acknowledged());
             } else if (queue.name().startsWith(DeadLetteredMailRoutes.DEAD_LETTER_QUEUE_PREFIX)) {
                 deadLetters.addMetric(List.of(queue.name().substring(DeadLetteredMailRoutes.DEAD_LETTER_QUEUE_PREFIX.length())),
                     queue.messages());
@@ -107,7 +121,7 @@ public class QueueDepths extends Collector {
                 delayed.addMetric(List.of(delay.group(1), delay.group(2)), queue.messages());
             }
         }
-        return List.of(messages, unacknowledged, consumers, delayed, deadLetters);
+        return List.of(messages, unacknowledged, consumers, published, acknowledged, delayed, deadLetters);
     }
 
     /** The broker's queues, at most {@link #CACHED} old; null when the management API did not answer. */
@@ -139,7 +153,9 @@ public class QueueDepths extends Collector {
             // a queue the broker is still recovering lists no counts yet: left out, not zero
             if (queue.hasNonNull("messages")) {
                 queues.add(new QueueFigures(queue.path("name").asText(), queue.path("messages").asLong(),
-                    queue.path("messages_unacknowledged").asLong(), queue.path("consumers").asLong()));
+                    queue.path("messages_unacknowledged").asLong(), queue.path("consumers").asLong(),
+                    // no message_stats yet: nothing went through since the broker started
+                    queue.path("message_stats").path("publish").asLong(), queue.path("message_stats").path("ack").asLong()));
             }
         }
         return queues;

@@ -39,6 +39,7 @@ public abstract class ScanningHook implements JamesMessageHook {
      */
     static final List<String> VERDICT_HEADERS = List.of(ScanVerdict.SPAM_FLAG, ScanVerdict.SPAM_STATUS,
         ScanVerdict.VIRUS_SCANNED, ScanVerdict.AUTHENTICATION_RESULTS);
+    private static final String ERROR_COUNTER = "mailcluster_scan_error";
 
     private final Scanners scanners;
     private final ScanVerdict.Policy policy;
@@ -59,6 +60,16 @@ public abstract class ScanningHook implements JamesMessageHook {
     @Inject
     public void setMetrics(MetricFactory metrics) {
         this.metrics = metrics;
+        // Every counter exists from the start, at 0: an alert on scan errors or try-laters reads
+        // a series that is there before the first failure, not one that appears with it.
+        for (ScanVerdict.Decision decision : ScanVerdict.Decision.values()) {
+            metrics.generate(counterName(decision));
+        }
+        metrics.generate(ERROR_COUNTER);
+    }
+
+    private static String counterName(ScanVerdict.Decision decision) {
+        return "mailcluster_scan_" + decision.name().toLowerCase(java.util.Locale.ROOT);
     }
 
     /** An accepted message, before it is queued: e.g. write the verdict into its headers. */
@@ -80,9 +91,9 @@ public abstract class ScanningHook implements JamesMessageHook {
             if (timer != null) {
                 timer.stopAndPublish();
             }
-            count("mailcluster_scan_" + verdict.decision().name().toLowerCase(java.util.Locale.ROOT));
+            count(counterName(verdict.decision()));
         } catch (MessagingException | RuntimeException e) {
-            count("mailcluster_scan_error");
+            count(ERROR_COUNTER);
             LOGGER.error("{}: could not scan the message", mail.getName(), e);
             return answer(HookReturnCode.denySoft(), "451 4.7.1 Message not scanned (local error), try again later");
         }

@@ -40,6 +40,22 @@ class QueueDepthsTest {
     }
 
     @Test
+    void whatWentThroughAQueueIsCountedFromItsMessageStats() throws Exception {
+        String metrics = text("""
+            [{"name":"JamesMailQueue-workqueue-delivery","messages":3,"messages_unacknowledged":1,"consumers":1,
+              "message_stats":{"publish":120,"ack":117}},
+             {"name":"JamesMailQueue-workqueue-outgoing","messages":0,"messages_unacknowledged":0,"consumers":2}]""");
+
+        assertThat(metrics)
+            .contains("# TYPE mailcluster_queue_published_total counter")
+            .contains("mailcluster_queue_published_total{queue=\"delivery\",} 120.0")
+            .contains("mailcluster_queue_acknowledged_total{queue=\"delivery\",} 117.0")
+            // nothing went through since the broker started: RabbitMQ lists no message_stats
+            .contains("mailcluster_queue_published_total{queue=\"outgoing\",} 0.0")
+            .contains("mailcluster_queue_acknowledged_total{queue=\"outgoing\",} 0.0");
+    }
+
+    @Test
     void queuesThatAreNotMailQueuesAreLeftOut() throws Exception {
         String metrics = text("""
             [{"name":"mailboxEvent-workQueue-org.apache.james.events.GroupRegistrationHandler$GroupRegistrationHandlerGroup",
