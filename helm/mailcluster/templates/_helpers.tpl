@@ -68,12 +68,16 @@ proxyProtocol: true (the load balancer in front then sends PROXY).
 {{- define "mailcluster.tierFacts" -}}
 mx:
   publicName: mx
+  # The RabbitMQ queue of the work waiting for the tier (autoscaling.on: queueDepth): what
+  # QueueTopology names JamesMailQueue-workqueue-<queue>.
+  workQueue: mx-spool
   ports:
     - name: smtp
       containerPort: 10025
       env: MC_SMTP_PORT
 submission:
   publicName: submission
+  workQueue: outgoing
   ports:
     - name: submission
       containerPort: 10587
@@ -93,6 +97,7 @@ submission:
       service: proxied
 mailbox:
   publicName: imap
+  workQueue: delivery
   ports:
     - name: imap
       containerPort: 10143
@@ -238,6 +243,10 @@ tlsSecretName: {{ default (printf "%s-jmap-tls" $fullname) $j.ingress.tls.secret
 {{- if not (has .Values.tls.mode (list "selfSigned" "secret")) }}{{ fail "tls.mode must be selfSigned or secret" }}{{ end }}
 {{- if and (eq .Values.tls.mode "secret") (not .Values.tls.secret.name) }}{{ fail "tls.mode=secret needs tls.secret.name (a Secret holding the PKCS12 keystore)" }}{{ end }}
 {{- if not .Values.domain }}{{ fail "domain is required" }}{{ end }}
+{{- range $tier := splitList " " (include "mailcluster.tierNames" .) }}
+{{- $a := (index $.Values $tier).autoscaling }}
+{{- if gt (int $a.minReplicas) (int $a.maxReplicas) }}{{ fail (printf "%s.autoscaling.minReplicas (%v) is more than maxReplicas (%v)" $tier $a.minReplicas $a.maxReplicas) }}{{ end }}
+{{- end }}
 {{- $j := .Values.mailbox.jmap }}
 {{- if and $j.url (not (regexMatch "^https?://[^/]+" $j.url)) }}{{ fail (printf "mailbox.jmap.url=%s: expected an http:// or https:// URL (what clients reach JMAP at)" $j.url) }}{{ end }}
 {{- if and $j.websocketUrl (not (regexMatch "^wss?://[^/]+" $j.websocketUrl)) }}{{ fail (printf "mailbox.jmap.websocketUrl=%s: expected a ws:// or wss:// URL" $j.websocketUrl) }}{{ end }}

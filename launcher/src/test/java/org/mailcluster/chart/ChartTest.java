@@ -113,6 +113,9 @@ class ChartTest {
     void everyRenderedFieldIsOneKubernetesKnows() throws Exception {
         for (JsonNode document : render("full-values.yaml")) {
             String what = document.path("kind").asText() + " " + document.path("metadata").path("name").asText();
+            if (document.path("apiVersion").asText().startsWith(KEDA_GROUP)) {
+                continue; // fabric8 has no model of KEDA's kinds: theQueueDepthAutoscalerIsAValidKedaObject
+            }
             KubernetesResource resource = KUBERNETES.unmarshal(document.toString(), KubernetesResource.class);
             assertThat(resource).as(what + " is a kind Kubernetes knows").isNotInstanceOf(GenericKubernetesResource.class);
             List<String> unknown = new ArrayList<>();
@@ -248,6 +251,85 @@ class ChartTest {
         assertThat(object(documents, "Deployment", "mc-mailcluster-submission").path("spec").path("template").path("spec")
             .path("priorityClassName").asText()).as("the release-wide class").isEqualTo("mail-critical");
         assertThatThrownBy(() -> render("full-values.yaml", "mx.image.digest=latest")).hasMessageContaining("digest");
+    }
+
+    static final String KEDA_GROUP = "keda.sh/";
+
+    /** KEDA's fields this chart may write, from KEDA's reference (ScaledObject spec, trigger, rabbitmq scaler). */
+    static final Map<String, List<String>> KEDA_FIELDS = Map.of(
+        "spec", List.of("scaleTargetRef", "pollingInterval", "cooldownPeriod", "initialCooldownPeriod", "idleReplicaCount",
+            "minReplicaCount", "maxReplicaCount", "fallback", "advanced", "triggers"),
+        "advanced", List.of("restoreToOriginalReplicaCount", "horizontalPodAutoscalerConfig", "scalingModifiers"),
+        "horizontalPodAutoscalerConfig", List.of("name", "behavior"),
+        "trigger", List.of("type", "name", "metadata", "authenticationRef", "metricType", "useCachedMetrics"),
+        "rabbitmq", List.of("host", "protocol", "mode", "value", "activationValue", "queueName", "vhostName", "hostFromEnv",
+            "usernameFromEnv", "passwordFromEnv", "unsafeSsl", "excludeUnacknowledged", "pageSize", "operation", "timeout"));
+
+    /**
+     * The queue-depth autoscaler (mailbox in full-values): a KEDA ScaledObject on the tier's
+     * RabbitMQ queue, with the credentials Secret's RabbitMQ user, scaling down one pod per drain
+     * time, and no CPU HPA beside it; valid as KEDA's own CRD model says (@kubernetes-models/keda,
+     * from npm), with no field KEDA does not have (its CRD would silently drop it) and the HPA
+     * behaviour read strictly as Kubernetes' own.
+     */
+    @Test
+    void theQueueDepthAutoscalerIsAValidKedaObject() throws Exception {
+        List<JsonNode> documents = render("full-values.yaml");
+        JsonNode scaled = object(documents, "ScaledObject", "mc-mailcluster-mailbox").path("spec");
+        assertThat(scaled.path("scaleTargetRef").path("name").asText()).isEqualTo("mc-mailcluster-mailbox");
+        assertThat(scaled.path("minReplicaCount").asInt()).isEqualTo(2);
+        assertThat(scaled.path("maxReplicaCount").asInt()).isEqualTo(8);
+        JsonNode trigger = scaled.path("triggers").get(0);
+        assertThat(trigger.path("type").asText()).isEqualTo("rabbitmq");
+        assertThat(trigger.path("metadata").path("queueName").asText()).isEqualTo("JamesMailQueue-workqueue-delivery");
+        assertThat(trigger.path("metadata").path("value").asText()).isEqualTo("300");
+        assertThat(trigger.path("metadata").path("host").asText()).doesNotContain("@").startsWith("http://");
+        JsonNode behavior = scaled.path("advanced").path("horizontalPodAutoscalerConfig").path("behavior");
+        assertThat(behavior.path("scaleDown").path("policies").get(0).path("periodSeconds").asInt())
+            .as("one pod per drain time: the mailbox pods' preStop sleep + termination grace").isEqualTo(5 + 90);
+        JsonNode auth = object(documents, "TriggerAuthentication", trigger.path("authenticationRef").path("name").asText()).path("spec");
+        assertThat(auth.path("secretTargetRef").findValuesAsText("name")).containsOnly("mail-creds");
+        assertThat(auth.path("secretTargetRef").findValuesAsText("key")).containsExactly("rabbitmq-username", "rabbitmq-password");
+        assertThat(documents).as("no CPU HPA beside KEDA's for the mailbox tier")
+            .noneMatch(d -> d.path("kind").asText().equals("HorizontalPodAutoscaler") && d.path("metadata").path("name").asText().equals("mc-mailcluster-mailbox"));
+        object(documents, "HorizontalPodAutoscaler", "mc-mailcluster-mx");
+
+        List<String> unknown = new ArrayList<>();
+        unknownKeys(scaled, KEDA_FIELDS.get("spec"), "spec", unknown);
+        unknownKeys(scaled.path("advanced"), KEDA_FIELDS.get("advanced"), "spec.advanced", unknown);
+        unknownKeys(scaled.path("advanced").path("horizontalPodAutoscalerConfig"), KEDA_FIELDS.get("horizontalPodAutoscalerConfig"),
+            "spec.advanced.horizontalPodAutoscalerConfig", unknown);
+        unknownKeys(trigger, KEDA_FIELDS.get("trigger"), "trigger", unknown);
+        unknownKeys(trigger.path("metadata"), KEDA_FIELDS.get("rabbitmq"), "trigger.metadata", unknown);
+        unknownFields(KUBERNETES.unmarshal(behavior.toString(), io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscalerBehavior.class),
+            "spec.advanced.horizontalPodAutoscalerConfig.behavior", unknown);
+        assertThat(unknown).as("fields KEDA does not know").isEmpty();
+
+        List<JsonNode> keda = documents.stream().filter(d -> d.path("apiVersion").asText().startsWith(KEDA_GROUP)).toList();
+        assertThat(keda).hasSize(2);
+        Path npm = LocalCluster.locate().root().resolve("var/npm");
+        assertThat(npm.resolve("node_modules/@kubernetes-models/keda/package.json"))
+            .as("@kubernetes-models/keda, which ./mailcluster test installs from npm").exists();
+        // an ES module resolves its imports from where it lies: next to var/npm/node_modules
+        Path script = npm.resolve("keda-validate.mjs");
+        try (var in = ChartTest.class.getResourceAsStream("/keda-validate.mjs")) {
+            java.nio.file.Files.write(script, in.readAllBytes());
+        }
+        Process node = new ProcessBuilder("node", script.toString()).redirectErrorStream(true).start();
+        try (var stdin = node.getOutputStream()) {
+            stdin.write(new ObjectMapper().writeValueAsBytes(keda));
+        }
+        String output = new String(node.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(node.waitFor()).as(output).isZero();
+        assertThat(output).contains("ScaledObject mc-mailcluster-mailbox: valid", "TriggerAuthentication mc-mailcluster-mailbox-rabbitmq: valid");
+    }
+
+    static void unknownKeys(JsonNode object, List<String> known, String path, List<String> unknown) {
+        object.fieldNames().forEachRemaining(field -> {
+            if (!known.contains(field)) {
+                unknown.add(path + "." + field);
+            }
+        });
     }
 
     /**
