@@ -371,15 +371,63 @@ class ChartTest {
     /** Default deny both ways: the egress rules name DNS, the release, the backends and the mail ports, nothing else. */
     @Test
     void theNetworkPolicyDeniesWhatItDoesNotName() throws Exception {
-        JsonNode policy = object(render("full-values.yaml", "networkPolicy.enabled=true"), "NetworkPolicy", "mc-mailcluster-nodes");
-        List<String> types = new ArrayList<>();
-        policy.path("spec").path("policyTypes").forEach(type -> types.add(type.asText()));
-        assertThat(types).containsExactlyInAnyOrder("Ingress", "Egress");
-        List<String> egressPorts = new ArrayList<>();
-        policy.path("spec").path("egress").forEach(rule -> rule.path("ports").forEach(port -> egressPorts.add(port.path("port").asText())));
-        assertThat(egressPorts).contains("53", "9042", "5672", "9200", "25").doesNotContain("22", "80");
-        assertThat(policy.path("spec").path("egress").toString()).as("no rule opens everything")
-            .doesNotContain("\"ports\":[]");
+        List<JsonNode> documents = render("full-values.yaml", "networkPolicy.enabled=true", "webmail.enabled=true",
+            "webmail.ca.secretName=mail-ca");
+        for (String name : new String[] {"mx", "submission", "mailbox", "rspamd", "clamav", "webmail"}) {
+            JsonNode policy = object(documents, "NetworkPolicy", "mc-mailcluster-" + name);
+            List<String> types = new ArrayList<>();
+            policy.path("spec").path("policyTypes").forEach(type -> types.add(type.asText()));
+            assertThat(types).as(name).containsExactlyInAnyOrder("Ingress", "Egress");
+            assertThat(policy.path("spec").path("egress").toString()).as(name + ": no rule opens everything")
+                .doesNotContain("\"ports\":[]").doesNotContain("{}");
+            assertThat(policy.path("spec").path("ingress").toString()).as(name + ": no rule opens everything")
+                .doesNotContain("\"ports\":[]");
+        }
+        // every pod of the release is under one of them
+        List<String> components = new ArrayList<>();
+        documents.stream().filter(d -> d.path("kind").asText().equals("Deployment"))
+            .forEach(d -> components.add(d.path("spec").path("selector").path("matchLabels").path("app.kubernetes.io/component").asText()));
+        List<String> covered = new ArrayList<>();
+        documents.stream().filter(d -> d.path("kind").asText().equals("NetworkPolicy"))
+            .forEach(d -> covered.add(d.path("spec").path("podSelector").path("matchLabels").path("app.kubernetes.io/component").asText()));
+        assertThat(covered).containsAll(components);
+
+        assertThat(egressPorts(documents, "mx")).contains("53", "9042", "5672", "9200", "25", "11333", "3310").doesNotContain("22", "80", "443");
+        assertThat(egressPorts(documents, "submission")).contains("25", "465", "587", "11333", "3310");
+        assertThat(egressPorts(documents, "mailbox")).as("the mailbox tier reaches no Internet and no scanner")
+            .contains("53", "9042", "5672", "9200").doesNotContain("25", "465", "587", "443", "11333", "3310");
+        assertThat(egressPorts(documents, "clamav")).containsExactlyInAnyOrder("53", "53", "443");
+        assertThat(egressPorts(documents, "webmail")).containsExactlyInAnyOrder("53", "53", "10143", "10587");
+
+        // webadmin: the release's pods and the operators' namespace only
+        JsonNode webadmin = ingressRule(documents, "mailbox", "8000");
+        assertThat(webadmin.path("from").toString()).contains("\"kubernetes.io/metadata.name\":\"ops\"").contains("app.kubernetes.io/instance");
+        assertThat(webadmin.path("from")).hasSize(2);
+        // the scanners answer the SMTP tiers only
+        JsonNode rspamd = ingressRule(documents, "rspamd", "11333");
+        assertThat(rspamd.path("from").findValuesAsText("values").toString()).isNotEmpty();
+        assertThat(rspamd.path("from").toString()).contains("mx-node", "submission-node").doesNotContain("mailbox-node");
+        // JMAP only from the ingress controller (full-values' jmapFrom)
+        assertThat(ingressRule(documents, "mailbox", "10080").path("from").toString()).contains("ingress-nginx");
+        assertThat(ingressRule(documents, "mx", "10025").has("from")).as("SMTP open to all").isFalse();
+    }
+
+    static List<String> egressPorts(List<JsonNode> documents, String name) {
+        List<String> ports = new ArrayList<>();
+        object(documents, "NetworkPolicy", "mc-mailcluster-" + name).path("spec").path("egress")
+            .forEach(rule -> rule.path("ports").forEach(port -> ports.add(port.path("port").asText())));
+        return ports;
+    }
+
+    static JsonNode ingressRule(List<JsonNode> documents, String name, String port) {
+        for (JsonNode rule : object(documents, "NetworkPolicy", "mc-mailcluster-" + name).path("spec").path("ingress")) {
+            for (JsonNode p : rule.path("ports")) {
+                if (p.path("port").asText().equals(port)) {
+                    return rule;
+                }
+            }
+        }
+        throw new AssertionError("no ingress rule of " + name + " opens " + port);
     }
 
     static List<String> env(JsonNode deployment) {
