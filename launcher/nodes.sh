@@ -124,7 +124,9 @@ start_one() {
     export MC_RSPAMD_URL=http://$MC_RSPAMD_ADDR:$MC_RSPAMD_PORT MC_CLAMAV_ADDRESS=$MC_CLAMAV_ADDR:$MC_CLAMAV_PORT
     # The test block list the cluster's DNS serves (launcher/services/dns.sh); production: real zones.
     export MC_DNSBL_ZONES=${MC_DNSBL_ZONES:-bl.$MC_DOMAIN}
-    export MC_OPENSEARCH_URL=http://$MC_OPENSEARCH_ADDR:$MC_OPENSEARCH_PORT MC_SEARCH_INDEX_SHARDS=${MC_SEARCH_INDEX_SHARDS:-1} MC_SEARCH_INDEX_REPLICAS=${MC_SEARCH_INDEX_REPLICAS:-0}
+    # MC_OPENSEARCH_URL, _USER, _PASSWORD, _CA from the caller win: a node started against an
+    # OpenSearch behind TLS and authentication (SearchBackendSecurityTest).
+    export MC_OPENSEARCH_URL=${MC_OPENSEARCH_URL:-http://$MC_OPENSEARCH_ADDR:$MC_OPENSEARCH_PORT} MC_SEARCH_INDEX_SHARDS=${MC_SEARCH_INDEX_SHARDS:-1} MC_SEARCH_INDEX_REPLICAS=${MC_SEARCH_INDEX_REPLICAS:-0}
     export MC_TLS_KEYSTORE=$MC_VAR/secrets/keystore.p12 MC_TLS_KEYSTORE_PASSWORD=$(cat "$MC_VAR/secrets/keystore-password")
     export MC_DKIM_KEYS=$(mc_dkim_keys_dir)
     export MC_JMAP_SIGNING_KEYSTORE=$MC_VAR/secrets/jmap-signing.p12 MC_JMAP_SIGNING_KEYSTORE_PASSWORD=$(cat "$MC_VAR/secrets/jmap-signing-password")

@@ -243,6 +243,8 @@ tlsSecretName: {{ default (printf "%s-jmap-tls" $fullname) $j.ingress.tls.secret
 {{- if not (has .Values.tls.mode (list "selfSigned" "secret")) }}{{ fail "tls.mode must be selfSigned or secret" }}{{ end }}
 {{- if and (eq .Values.tls.mode "secret") (not .Values.tls.secret.name) }}{{ fail "tls.mode=secret needs tls.secret.name (a Secret holding the PKCS12 keystore)" }}{{ end }}
 {{- if not .Values.domain }}{{ fail "domain is required" }}{{ end }}
+{{- $os := $b.opensearch }}
+{{- if and (or $os.auth.enabled $os.ca.secretName) (not (hasPrefix "https://" $os.url)) }}{{ fail (printf "backends.opensearch.url=%s: backends.opensearch.auth and .ca need an https:// URL (a password must not travel in clear)" $os.url) }}{{ end }}
 {{- range $tier := splitList " " (include "mailcluster.tierNames" .) }}
 {{- $a := (index $.Values $tier).autoscaling }}
 {{- if gt (int $a.minReplicas) (int $a.maxReplicas) }}{{ fail (printf "%s.autoscaling.minReplicas (%v) is more than maxReplicas (%v)" $tier $a.minReplicas $a.maxReplicas) }}{{ end }}

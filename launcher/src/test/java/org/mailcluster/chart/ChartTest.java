@@ -333,6 +333,43 @@ class ChartTest {
     }
 
     /**
+     * OpenSearch behind TLS and authentication: the mailbox pods (only they) get the user and
+     * password from the credentials Secret and the CA mounted from its Secret; a password over
+     * plain http is refused.
+     */
+    @Test
+    void theMailboxTierReachesOpenSearchWithCredentialsAndItsCa() throws Exception {
+        List<JsonNode> documents = render("full-values.yaml");
+        JsonNode mailbox = object(documents, "Deployment", "mc-mailcluster-mailbox").path("spec").path("template").path("spec");
+        JsonNode env = mailbox.path("containers").get(0).path("env");
+        assertThat(envSecretKey(env, "MC_OPENSEARCH_USER")).isEqualTo("mail-creds/opensearch-username");
+        assertThat(envSecretKey(env, "MC_OPENSEARCH_PASSWORD")).isEqualTo("mail-creds/opensearch-password");
+        String ca = null;
+        for (JsonNode variable : env) {
+            if (variable.path("name").asText().equals("MC_OPENSEARCH_CA")) {
+                ca = variable.path("value").asText();
+            }
+        }
+        assertThat(ca).isEqualTo("/run/secrets/mailcluster/opensearch-ca/ca.pem");
+        assertThat(mailbox.path("volumes").toString()).contains("\"secretName\":\"opensearch-root-ca\"").contains("\"key\":\"root-ca.pem\"");
+        JsonNode mx = object(documents, "Deployment", "mc-mailcluster-mx").path("spec").path("template").path("spec");
+        assertThat(mx.toString()).as("only the mailbox tier talks to OpenSearch").doesNotContain("MC_OPENSEARCH_").doesNotContain("opensearch-ca");
+
+        assertThatThrownBy(() -> render("full-values.yaml", "backends.opensearch.url=http://opensearch.search.svc:9200"))
+            .hasMessageContaining("need an https:// URL");
+    }
+
+    static String envSecretKey(JsonNode env, String name) {
+        for (JsonNode variable : env) {
+            if (variable.path("name").asText().equals(name)) {
+                JsonNode ref = variable.path("valueFrom").path("secretKeyRef");
+                return ref.path("name").asText() + "/" + ref.path("key").asText();
+            }
+        }
+        throw new AssertionError(name + " is not in the container's environment");
+    }
+
+    /**
      * The monitoring objects: a ServiceMonitor on the webadmin port with the token from the
      * credentials Secret and the labels the rules use, the PrometheusRule carrying exactly the
      * shipped rule file, the dashboard ConfigMap exactly the shipped dashboard; none by default.

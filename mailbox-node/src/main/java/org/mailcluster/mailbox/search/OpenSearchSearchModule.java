@@ -1,12 +1,10 @@
 package org.mailcluster.mailbox.search;
 
-import java.net.URI;
 
 import javax.inject.Named;
 import javax.inject.Singleton;
 
 import org.apache.commons.configuration2.ex.ConfigurationException;
-import org.apache.http.HttpHost;
 import org.apache.james.core.healthcheck.HealthCheck;
 import org.apache.james.events.EventListener;
 import org.apache.james.mailbox.extractor.TextExtractor;
@@ -107,11 +105,7 @@ public class OpenSearchSearchModule extends AbstractModule {
     @Provides
     @Singleton
     RestClient restClient(SearchIndexSettings settings) {
-        URI url = settings.url();
-        return RestClient.builder(new HttpHost(url.getHost(), url.getPort(), url.getScheme()))
-            // Short enough that an IMAP SEARCH during an outage fails fast instead of hanging.
-            .setRequestConfigCallback(config -> config.setConnectTimeout(2_000).setSocketTimeout(30_000))
-            .build();
+        return SearchIndexConnection.restClient(settings);
     }
 
     @Provides

@@ -1,6 +1,9 @@
 package org.mailcluster.mailbox.search;
 
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
 
 import org.apache.commons.configuration2.Configuration;
 
@@ -13,6 +16,12 @@ import org.apache.commons.configuration2.Configuration;
  *                           aliases NAME-read and NAME-write
  * opensearch.index.shards   primary shards of a new index (cannot change later without reindex)
  * opensearch.index.replicas copies of each shard (0 on a one-node OpenSearch)
+ * opensearch.user           optional: HTTP Basic user (the security plugin's, or an
+ *                           authenticating proxy's); needs an https:// url
+ * opensearch.password       its password (from the environment: MC_OPENSEARCH_PASSWORD)
+ * opensearch.ca             optional: PEM file of the certificates (CA) that OpenSearch's TLS
+ *                           certificate must chain to; empty: the JVM's trusted CAs. The host
+ *                           name is always verified against the certificate.
  * </pre>
  *
  * <p>{@link #MAPPING_VERSION} is the version of {@code message-index.json}. Bumping it makes the
@@ -20,15 +29,52 @@ import org.apache.commons.configuration2.Configuration;
  * old one; once a webadmin reindex has filled it, {@code POST /search/index/switch} moves the
  * read alias over (see docs/search.md).
  */
-record SearchIndexSettings(URI url, String name, int shards, int replicas) {
+record SearchIndexSettings(URI url, String name, int shards, int replicas, Optional<Credentials> credentials,
+                           Optional<Path> trustedCertificates) {
     static final int MAPPING_VERSION = 1;
 
+    /** HTTP Basic credentials; toString() leaves the password out (settings get logged). */
+    record Credentials(String user, String password) {
+        @Override
+        public String toString() {
+            return "Credentials[user=" + user + "]";
+        }
+    }
+
     static SearchIndexSettings from(Configuration configuration) {
-        return new SearchIndexSettings(
-            URI.create(required(configuration, "opensearch.url")),
+        URI url = URI.create(required(configuration, "opensearch.url"));
+        if (!"http".equals(url.getScheme()) && !"https".equals(url.getScheme())) {
+            throw new IllegalStateException("conf/opensearch.properties: opensearch.url must be http:// or https://, not " + url);
+        }
+        String user = optional(configuration, "opensearch.user");
+        String password = optional(configuration, "opensearch.password");
+        String ca = optional(configuration, "opensearch.ca");
+        if (user.isEmpty() != password.isEmpty()) {
+            throw new IllegalStateException("conf/opensearch.properties: opensearch.user and opensearch.password go together "
+                + "(MC_OPENSEARCH_USER, MC_OPENSEARCH_PASSWORD)");
+        }
+        if (!user.isEmpty() && !"https".equals(url.getScheme())) {
+            throw new IllegalStateException("conf/opensearch.properties: opensearch.user needs an https:// opensearch.url "
+                + "(the password would travel in clear to " + url + ")");
+        }
+        if (!ca.isEmpty() && !"https".equals(url.getScheme())) {
+            throw new IllegalStateException("conf/opensearch.properties: opensearch.ca is set but opensearch.url " + url + " is not https://");
+        }
+        if (!ca.isEmpty() && !Files.isReadable(Path.of(ca))) {
+            throw new IllegalStateException("conf/opensearch.properties: opensearch.ca " + ca + " is not a readable file");
+        }
+        return new SearchIndexSettings(url,
             configuration.getString("opensearch.index.name", "mailcluster-messages"),
             configuration.getInt("opensearch.index.shards", 1),
-            configuration.getInt("opensearch.index.replicas", 0));
+            configuration.getInt("opensearch.index.replicas", 0),
+            user.isEmpty() ? Optional.empty() : Optional.of(new Credentials(user, password)),
+            ca.isEmpty() ? Optional.empty() : Optional.of(Path.of(ca)));
+    }
+
+    /** A key that may be absent, or set from an environment variable that is empty or unset. */
+    private static String optional(Configuration configuration, String key) {
+        String value = configuration.getString(key, "").trim();
+        return value.contains("${") ? "" : value;
     }
 
     private static String required(Configuration configuration, String key) {

@@ -1,0 +1,216 @@
+package org.mailcluster.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.mailcluster.testing.ClusterEndpoints;
+import org.mailcluster.testing.LocalCluster;
+import org.mailcluster.testing.MailClusterExtension;
+
+/**
+ * The mailbox tier's OpenSearch behind TLS and HTTP Basic authentication, as production runs
+ * it: a real nginx (Debian's) in front of the cluster's OpenSearch, with a certificate of its own
+ * and a password file. mailbox1 restarted with MC_OPENSEARCH_URL (https), _USER, _PASSWORD and
+ * _CA indexes and searches through it; when nginx's password changes the node is unhealthy
+ * saying OpenSearch refused its credentials, and when nginx presents a certificate from another
+ * CA, unhealthy saying the certificate is not trusted. mailbox1 returns to its usual
+ * configuration at the end.
+ */
+@ExtendWith(MailClusterExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SearchBackendSecurityTest {
+    static final String FRONT = "127.0.12.1";
+    static final int PORT = 9443;
+    static final String COMPONENT = "OpenSearch mailbox search index";
+    static final Duration STEP = Duration.ofMinutes(5);
+
+    LocalCluster launcher;
+    ClusterEndpoints cluster;
+    Path dir;
+
+    @BeforeAll
+    void setUp(LocalCluster launcher, ClusterEndpoints cluster) throws Exception {
+        this.launcher = launcher;
+        this.cluster = cluster;
+        dir = launcher.root().resolve("launcher/target/search-front");
+        Files.createDirectories(dir.resolve("tmp"));
+    }
+
+    @Test
+    void theMailboxTierSearchesThroughTlsAndAuthenticationAndSaysWhichIsWrong() throws Exception {
+        certificate("trusted");
+        certificate("other");
+        Files.copy(dir.resolve("trusted-cert.pem"), dir.resolve("cert.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(dir.resolve("trusted-key.pem"), dir.resolve("key.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        password("right-" + UUID.randomUUID());
+        String rightPassword = Files.readString(dir.resolve("password"));
+        Files.writeString(dir.resolve("nginx.conf"), nginxConf());
+        Files.deleteIfExists(dir.resolve("access.log"));
+        Process nginx = new ProcessBuilder("nginx", "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString(), "-g", "daemon off;")
+            .redirectErrorStream(true).redirectOutput(dir.resolve("nginx.out").toFile()).start();
+        try {
+            awaitFront();
+            launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "stop-one", "mailbox1");
+            launcher.scriptMustSucceed(STEP, Map.of(
+                    "MC_OPENSEARCH_URL", "https://" + FRONT + ":" + PORT,
+                    "MC_OPENSEARCH_USER", "search",
+                    "MC_OPENSEARCH_PASSWORD", rightPassword,
+                    "MC_OPENSEARCH_CA", dir.resolve("trusted-cert.pem").toString()),
+                "launcher/nodes.sh", "start-one", "mailbox1");
+
+            // indexed and found through the front, as its user
+            TestUser dora = TestUser.create(cluster, "dora");
+            String token = "behindtls" + UUID.randomUUID().toString().replace("-", "");
+            assertThat(Smtp.send(cluster.mx().get(0), "sender@outside.test", dora.address(),
+                MailFlowTest.message("sender@outside.test", dora.address(), "through the front", "look for " + token))).isEqualTo(250);
+            dora.inbox(cluster).awaitMessages(all -> all.stream().anyMatch(m -> m.contains(token)), MailFlowTest.DELIVERY);
+            try (ImapFolderSession imap = new ImapFolderSession(cluster.imap(), dora.address(), dora.password())) {
+                assertThat(awaitFound(imap, "BODY " + token)).as("SEARCH through TLS and Basic authentication").hasSize(1);
+            }
+            assertThat(health(body -> true).body()).containsPattern(check("healthy"));
+            assertThat(Files.readString(dir.resolve("access.log"))).as("the node's requests went through the front as its user")
+                .contains(" search [").contains("_doc");
+
+            // nginx now wants another password: the node says its credentials are refused
+            password("changed-" + UUID.randomUUID());
+            reload(nginx);
+            HttpResponse<String> refused = health(body -> body.contains("refused the credentials of user search"));
+            assertThat(refused.statusCode()).as(refused.body()).isEqualTo(503);
+            assertThat(refused.body()).containsPattern(check("unhealthy")).contains("HTTP 401").doesNotContain(rightPassword);
+
+            // the password is right again, but nginx presents a certificate of another CA
+            password(rightPassword);
+            Files.copy(dir.resolve("other-cert.pem"), dir.resolve("cert.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(dir.resolve("other-key.pem"), dir.resolve("key.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            reload(nginx);
+            HttpResponse<String> untrusted = health(body -> body.contains("certificate is not trusted"));
+            assertThat(untrusted.statusCode()).as(untrusted.body()).isEqualTo(503);
+            assertThat(untrusted.body()).containsPattern(check("unhealthy")).contains("MC_OPENSEARCH_CA");
+        } finally {
+            launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "stop-one", "mailbox1");
+            nginx.destroy();
+            nginx.waitFor(20, TimeUnit.SECONDS);
+            launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "start-one", "mailbox1");
+        }
+    }
+
+    static String check(String status) {
+        return "\"componentName\":\"" + COMPONENT + "\"[^}]*\"status\":\"" + status + "\"";
+    }
+
+    String nginxConf() throws Exception {
+        String user = new String(new ProcessBuilder("id", "-un").start().getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        URI openSearch = cluster.opensearch();
+        return """
+            # SearchBackendSecurityTest's TLS and Basic-auth front of the cluster's OpenSearch.
+            user %1$s;
+            worker_processes 1;
+            pid %2$s/nginx.pid;
+            error_log %2$s/error.log;
+            events { worker_connections 64; }
+            http {
+                access_log %2$s/access.log;
+                client_body_temp_path %2$s/tmp/body;
+                proxy_temp_path %2$s/tmp/proxy;
+                fastcgi_temp_path %2$s/tmp/fastcgi;
+                uwsgi_temp_path %2$s/tmp/uwsgi;
+                scgi_temp_path %2$s/tmp/scgi;
+                server {
+                    listen %3$s:%4$d ssl;
+                    ssl_certificate %2$s/cert.pem;
+                    ssl_certificate_key %2$s/key.pem;
+                    auth_basic "OpenSearch";
+                    auth_basic_user_file %2$s/htpasswd;
+                    location / {
+                        proxy_pass http://%5$s:%6$d;
+                        proxy_set_header Authorization "";
+                    }
+                }
+            }
+            """.formatted(user, dir, FRONT, PORT, openSearch.getHost(), openSearch.getPort());
+    }
+
+    /** A self-signed certificate (its own CA) for the front's address. */
+    void certificate(String name) throws Exception {
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=search-front-" + name,
+            "-addext", "subjectAltName=IP:" + FRONT,
+            "-keyout", dir.resolve(name + "-key.pem").toString(), "-out", dir.resolve(name + "-cert.pem").toString());
+    }
+
+    void password(String password) throws Exception {
+        Files.writeString(dir.resolve("password"), password);
+        htpasswd(password);
+    }
+
+    void htpasswd(String password) throws Exception {
+        String hash = run("openssl", "passwd", "-apr1", password).trim();
+        Files.writeString(dir.resolve("htpasswd"), "search:" + hash + "\n");
+    }
+
+    static String run(String... command) throws Exception {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).as(String.join(" ", command) + ": " + output).isZero();
+        return output;
+    }
+
+    /** Makes nginx re-read its configuration, password file and certificate (SIGHUP to the process we started). */
+    void reload(Process nginx) throws Exception {
+        run("kill", "-HUP", Long.toString(nginx.pid()));
+    }
+
+    void awaitFront() throws Exception {
+        for (int i = 0; i < 50; i++) {
+            try (var socket = new java.net.Socket(FRONT, PORT)) {
+                return;
+            } catch (java.io.IOException notYet) {
+                Thread.sleep(200);
+            }
+        }
+        throw new AssertionError("nginx did not listen on " + FRONT + ":" + PORT + ": " + Files.readString(dir.resolve("nginx.out"))
+            + (Files.exists(dir.resolve("error.log")) ? Files.readString(dir.resolve("error.log")) : ""));
+    }
+
+    /** mailbox1's /healthcheck once its body satisfies {@code wanted}, or the last one after two minutes. */
+    HttpResponse<String> health(Predicate<String> wanted) throws Exception {
+        HttpResponse<String> response = null;
+        for (long end = System.nanoTime() + Duration.ofMinutes(2).toNanos(); System.nanoTime() < end; Thread.sleep(2000)) {
+            response = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(cluster.webadmin().resolve("/healthcheck")).timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString());
+            if (wanted.test(response.body())) {
+                return response;
+            }
+        }
+        return response;
+    }
+
+    static Set<Long> awaitFound(ImapFolderSession imap, String criteria) throws Exception {
+        Set<Long> found = Set.of();
+        for (long end = System.nanoTime() + Duration.ofSeconds(60).toNanos(); System.nanoTime() < end; Thread.sleep(1000)) {
+            found = imap.uidSearch(criteria);
+            if (!found.isEmpty()) {
+                break;
+            }
+        }
+        return found;
+    }
+}
