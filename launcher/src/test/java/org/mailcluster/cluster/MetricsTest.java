@@ -101,5 +101,11 @@ class MetricsTest {
         assertThat(value(after, "mailcluster_scan_refuse_virus_total") - value(before, "mailcluster_scan_refuse_virus_total")).isEqualTo(1);
         assertThat(value(after, "mailcluster_scan_time_count") - value(before, "mailcluster_scan_time_count")).isEqualTo(2);
         assertThat(after).contains("mailcluster_scan_time{quantile=\"0.99\",}");
+        // the answers by class: one 354 per DATA, the virus's 554 the only 5xx, 250s for the rest
+        assertThat(value(after, "mailcluster_smtp_replies_3xx_total") - value(before, "mailcluster_smtp_replies_3xx_total")).isEqualTo(2);
+        assertThat(value(after, "mailcluster_smtp_replies_5xx_total") - value(before, "mailcluster_smtp_replies_5xx_total")).isEqualTo(1);
+        assertThat(value(after, "mailcluster_smtp_replies_4xx_total") - value(before, "mailcluster_smtp_replies_4xx_total")).isZero();
+        assertThat(value(after, "mailcluster_smtp_replies_2xx_total") - value(before, "mailcluster_smtp_replies_2xx_total"))
+            .as("EHLO, MAIL, RCPT twice, the clean message's end").isGreaterThanOrEqualTo(7);
     }
 }
