@@ -118,14 +118,18 @@ start_one() {
     export MC_JMAP_URL=http://$addr:$MC_JMAP_PORT MC_JMAP_WEBSOCKET_URL=ws://$addr:$MC_JMAP_PORT
     export MC_WEBADMIN_ADDRESS=$addr MC_WEBADMIN_PORT=$WEBADMIN_PORT MC_WEBADMIN_SECRET_FILE=$(mc_webadmin_secret_file)
     export MC_CASSANDRA_NODES=$MC_CASSANDRA_ADDR:$MC_CASSANDRA_PORT MC_CASSANDRA_KEYSPACE=mailcluster MC_CASSANDRA_REPLICATION_FACTOR=1
-    export MC_RABBITMQ_URI=amqp://$MC_RABBITMQ_ADDR:$MC_RABBITMQ_PORT MC_RABBITMQ_MANAGEMENT_URI=http://$MC_RABBITMQ_ADDR:$MC_RABBITMQ_MGMT_PORT
+    # The backends' URIs and TLS settings from the caller win: a node started against RabbitMQ's
+    # and Cassandra's TLS listeners (BackendSecurityTest; ./mailcluster env MAILCLUSTER_*_TLS).
+    export MC_RABBITMQ_URI=${MC_RABBITMQ_URI:-amqp://$MC_RABBITMQ_ADDR:$MC_RABBITMQ_PORT}
+    export MC_RABBITMQ_MANAGEMENT_URI=${MC_RABBITMQ_MANAGEMENT_URI:-http://$MC_RABBITMQ_ADDR:$MC_RABBITMQ_MGMT_PORT}
+    export MC_RABBITMQ_CA=${MC_RABBITMQ_CA:-} MC_CASSANDRA_TLS=${MC_CASSANDRA_TLS:-false} MC_CASSANDRA_CA=${MC_CASSANDRA_CA:-}
     export MC_RABBITMQ_USER=guest MC_RABBITMQ_PASSWORD=guest
     export MC_DNS_SERVER=$MC_DNS_ADDR
     export MC_RSPAMD_URL=http://$MC_RSPAMD_ADDR:$MC_RSPAMD_PORT MC_CLAMAV_ADDRESS=$MC_CLAMAV_ADDR:$MC_CLAMAV_PORT
     # The test block list the cluster's DNS serves (launcher/services/dns.sh); production: real zones.
     export MC_DNSBL_ZONES=${MC_DNSBL_ZONES:-bl.$MC_DOMAIN}
     # MC_OPENSEARCH_URL, _USER, _PASSWORD, _CA from the caller win: a node started against an
-    # OpenSearch behind TLS and authentication (SearchBackendSecurityTest).
+    # OpenSearch behind TLS and authentication (BackendSecurityTest).
     export MC_OPENSEARCH_URL=${MC_OPENSEARCH_URL:-http://$MC_OPENSEARCH_ADDR:$MC_OPENSEARCH_PORT} MC_SEARCH_INDEX_SHARDS=${MC_SEARCH_INDEX_SHARDS:-1} MC_SEARCH_INDEX_REPLICAS=${MC_SEARCH_INDEX_REPLICAS:-0}
     export MC_TLS_KEYSTORE=$MC_VAR/secrets/keystore.p12 MC_TLS_KEYSTORE_PASSWORD=$(cat "$MC_VAR/secrets/keystore-password")
     export MC_DKIM_KEYS=$(mc_dkim_keys_dir)

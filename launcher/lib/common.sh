@@ -37,6 +37,10 @@ MC_RABBITMQ_ADDR=${MC_RABBITMQ_ADDR:-127.0.3.1}
 MC_RABBITMQ_PORT=${MC_RABBITMQ_PORT:-5673}
 MC_RABBITMQ_MGMT_PORT=${MC_RABBITMQ_MGMT_PORT:-15673}
 MC_RABBITMQ_DIST_PORT=${MC_RABBITMQ_DIST_PORT:-25673}
+# RabbitMQ's TLS listeners beside the plain ones (mc_backend_certificate): AMQP over TLS and
+# the management API over https, for nodes configured as production runs them.
+MC_RABBITMQ_TLS_PORT=${MC_RABBITMQ_TLS_PORT:-5674}
+MC_RABBITMQ_MGMT_TLS_PORT=${MC_RABBITMQ_MGMT_TLS_PORT:-15674}
 MC_CASSANDRA_ADDR=${MC_CASSANDRA_ADDR:-127.0.3.2}
 MC_CASSANDRA_PORT=${MC_CASSANDRA_PORT:-9042}
 MC_OPENSEARCH_ADDR=${MC_OPENSEARCH_ADDR:-127.0.3.3}
@@ -253,6 +257,31 @@ mc_webadmin_secret_file() {
   echo "$f"
 }
 mc_webadmin_auth() { echo "Authorization: Bearer $(cat "$(mc_webadmin_secret_file)")"; }
+
+# mc_backend_certificate NAME ADDR: a TLS certificate for the backend NAME at ADDR, signed by the
+# local cluster's backend CA (both made once, in var/secrets). Prints the directory holding
+# backends-ca.pem (what a node trusts: MC_RABBITMQ_CA, MC_CASSANDRA_CA), NAME-cert.pem and
+# NAME-key.pem (what the backend presents). Production: the operator's own CA and certificates.
+mc_backend_certificate() {
+  local name=$1 addr=$2 dir="$MC_VAR/secrets"
+  command -v openssl >/dev/null || mc_apt_install openssl
+  mkdir -p "$dir" && chmod 700 "$dir"
+  if [ ! -s "$dir/backends-ca.pem" ]; then
+    (umask 077; openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mailcluster local backends CA" \
+       -keyout "$dir/backends-ca-key.pem" -out "$dir/backends-ca.pem" >>"$MC_LOG/keytool.log" 2>&1) \
+      || mc_die "could not create the backends' CA; see $MC_LOG/keytool.log"
+  fi
+  if [ ! -s "$dir/$name-cert.pem" ] || ! openssl x509 -in "$dir/$name-cert.pem" -noout -ext subjectAltName 2>/dev/null | grep -q "IP Address:$addr\$"; then
+    (umask 077
+     openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" -keyout "$dir/$name-key.pem" -out "$dir/$name.csr" \
+       >>"$MC_LOG/keytool.log" 2>&1 &&
+     openssl x509 -req -in "$dir/$name.csr" -CA "$dir/backends-ca.pem" -CAkey "$dir/backends-ca-key.pem" -CAcreateserial \
+       -days 825 -extfile <(printf 'subjectAltName=IP:%s\n' "$addr") -out "$dir/$name-cert.pem" >>"$MC_LOG/keytool.log" 2>&1) \
+      || mc_die "could not create $name's TLS certificate; see $MC_LOG/keytool.log"
+    rm -f "$dir/$name.csr"
+  fi
+  echo "$dir"
+}
 
 # DKIM keys the submission tier signs with, one directory per domain, SELECTOR.pem in each
 # (the nodes' MC_DKIM_KEYS; a Kubernetes Secret in production). mc_dkim_keys_dir makes the

@@ -54,12 +54,28 @@ probe() {
   python3 "$HERE/cql_probe.py" "$MC_CASSANDRA_ADDR" "$MC_CASSANDRA_PORT" "$@"
 }
 
+# The TLS certificate of the native port as the PKCS#12 keystore Cassandra reads, with a
+# password of its own (var/secrets is the owner's only).
+tls_keystore() {
+  local certs
+  certs=$(mc_backend_certificate cassandra "$MC_CASSANDRA_ADDR")
+  [ -s "$certs/cassandra-keystore-password" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$certs/cassandra-keystore-password")
+  (umask 077; openssl pkcs12 -export -in "$certs/cassandra-cert.pem" -inkey "$certs/cassandra-key.pem" -name cassandra \
+     -passout "file:$certs/cassandra-keystore-password" -out "$DIR/conf/keystore.p12" >>"$MC_LOG/keytool.log" 2>&1) \
+    || mc_die "could not make Cassandra's TLS keystore; see $MC_LOG/keytool.log"
+  echo "$certs/cassandra-keystore-password"
+}
+
 write_config() {
   mkdir -p "$DIR/conf" "$DIR/triggers" "$DATA"
+  local password
+  password=$(cat "$(tls_keystore)")
   sed -e "s|@ADDR@|$MC_CASSANDRA_ADDR|g" -e "s|@PORT@|$MC_CASSANDRA_PORT|g" \
+      -e "s|@KEYSTORE@|$DIR/conf/keystore.p12|g" -e "s|@KEYSTORE_PASSWORD@|$password|g" \
       -e "s|@STORAGE_PORT@|$STORAGE_PORT|g" -e "s|@DATA@|$DATA|g" \
       -e "s|^@COMMITLOG_SYNC@\$|$COMMITLOG_LINES|" \
       "$HERE/cassandra.yaml" > "$DIR/conf/cassandra.yaml"
+  chmod 600 "$DIR/conf/cassandra.yaml"   # it holds the keystore password
   cp "$HERE/logback.xml" "$DIR/conf/logback.xml"
 }
 

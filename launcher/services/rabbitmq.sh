@@ -47,10 +47,15 @@ start() {
   install
   rabbit_env
   if mc_pid $NAME >/dev/null && probe 2>/dev/null; then return 0; fi
-  mc_port_free "$MC_RABBITMQ_ADDR" "$MC_RABBITMQ_PORT" \
-    || mc_die "rabbitmq cannot start: $MC_RABBITMQ_ADDR:$MC_RABBITMQ_PORT is already taken by another process"
+  local port certs
+  for port in "$MC_RABBITMQ_PORT" "$MC_RABBITMQ_TLS_PORT" "$MC_RABBITMQ_MGMT_PORT" "$MC_RABBITMQ_MGMT_TLS_PORT"; do
+    mc_port_free "$MC_RABBITMQ_ADDR" "$port" \
+      || mc_die "rabbitmq cannot start: $MC_RABBITMQ_ADDR:$port is already taken by another process"
+  done
+  certs=$(mc_backend_certificate rabbitmq "$MC_RABBITMQ_ADDR")
   mkdir -p "$DIR/mnesia" "$DIR/log"
   sed -e "s/@ADDR@/$MC_RABBITMQ_ADDR/g" -e "s/@PORT@/$MC_RABBITMQ_PORT/g" -e "s/@MGMT_PORT@/$MC_RABBITMQ_MGMT_PORT/g" \
+    -e "s/@TLS_PORT@/$MC_RABBITMQ_TLS_PORT/g" -e "s/@MGMT_TLS_PORT@/$MC_RABBITMQ_MGMT_TLS_PORT/g" -e "s|@CERTS@|$certs|g" \
     "$(dirname "${BASH_SOURCE[0]}")/rabbitmq/rabbitmq.conf.template" > "$DIR/rabbitmq.conf"
   echo '[rabbitmq_management].' > "$DIR/enabled_plugins"
   if ! mc_pid epmd >/dev/null; then

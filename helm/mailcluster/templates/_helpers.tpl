@@ -245,6 +245,8 @@ tlsSecretName: {{ default (printf "%s-jmap-tls" $fullname) $j.ingress.tls.secret
 {{- if not .Values.domain }}{{ fail "domain is required" }}{{ end }}
 {{- $os := $b.opensearch }}
 {{- if and (or $os.auth.enabled $os.ca.secretName) (not (hasPrefix "https://" $os.url)) }}{{ fail (printf "backends.opensearch.url=%s: backends.opensearch.auth and .ca need an https:// URL (a password must not travel in clear)" $os.url) }}{{ end }}
+{{- if and $b.rabbitmq.ca.secretName (not (or (hasPrefix "amqps://" $b.rabbitmq.uri) (hasPrefix "https://" $b.rabbitmq.managementUri))) }}{{ fail "backends.rabbitmq.ca is set but neither backends.rabbitmq.uri is amqps:// nor managementUri https://" }}{{ end }}
+{{- if and $b.cassandra.tls.ca.secretName (not $b.cassandra.tls.enabled) }}{{ fail "backends.cassandra.tls.ca is set but backends.cassandra.tls.enabled is false" }}{{ end }}
 {{- range $tier := splitList " " (include "mailcluster.tierNames" .) }}
 {{- $a := (index $.Values $tier).autoscaling }}
 {{- if gt (int $a.minReplicas) (int $a.maxReplicas) }}{{ fail (printf "%s.autoscaling.minReplicas (%v) is more than maxReplicas (%v)" $tier $a.minReplicas $a.maxReplicas) }}{{ end }}
@@ -288,5 +290,24 @@ Its own confOverrides win over the chart's cassandra.properties.
 {{- default (include "mailcluster.fullname" .) .Values.serviceAccount.name }}
 {{- else }}
 {{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The PEM CAs a tier's pods trust for their backends, each from the Secret values name, mounted
+read-only under /run/secrets/mailcluster/NAME/ca.pem and given to the node in ENV. Only the
+mailbox tier talks to OpenSearch. Call with (dict "root" $ "tier" $tier); read with fromYaml.
+*/}}
+{{- define "mailcluster.backendCas" -}}
+{{- $b := .root.Values.backends }}
+cas:
+{{- if $b.rabbitmq.ca.secretName }}
+  - {name: rabbitmq-ca, env: MC_RABBITMQ_CA, secretName: {{ $b.rabbitmq.ca.secretName | quote }}, key: {{ $b.rabbitmq.ca.key | quote }}}
+{{- end }}
+{{- if and $b.cassandra.tls.enabled $b.cassandra.tls.ca.secretName }}
+  - {name: cassandra-ca, env: MC_CASSANDRA_CA, secretName: {{ $b.cassandra.tls.ca.secretName | quote }}, key: {{ $b.cassandra.tls.ca.key | quote }}}
+{{- end }}
+{{- if and (eq .tier "mailbox") $b.opensearch.ca.secretName }}
+  - {name: opensearch-ca, env: MC_OPENSEARCH_CA, secretName: {{ $b.opensearch.ca.secretName | quote }}, key: {{ $b.opensearch.ca.key | quote }}}
 {{- end }}
 {{- end }}

@@ -110,6 +110,25 @@ public record ClusterEndpoints(Map<String, String> variables) {
         return URI.create(get("MAILCLUSTER_RABBITMQ"));
     }
 
+    public URI rabbitmqManagement() {
+        return URI.create(get("MAILCLUSTER_RABBITMQ_MANAGEMENT"));
+    }
+
+    /** RabbitMQ's AMQP over TLS (amqps://), beside its plain listener. */
+    public URI rabbitmqTls() {
+        return URI.create(get("MAILCLUSTER_RABBITMQ_TLS"));
+    }
+
+    /** RabbitMQ's management API over https. */
+    public URI rabbitmqManagementTls() {
+        return URI.create(get("MAILCLUSTER_RABBITMQ_MANAGEMENT_TLS"));
+    }
+
+    /** The PEM file of the CA that signed RabbitMQ's and Cassandra's certificates. */
+    public java.nio.file.Path backendsCa() {
+        return java.nio.file.Path.of(get("MAILCLUSTER_BACKENDS_CA"));
+    }
+
     public InetSocketAddress cassandra() {
         return hostPort(get("MAILCLUSTER_CASSANDRA"));
     }

@@ -283,7 +283,8 @@ class ChartTest {
         assertThat(trigger.path("type").asText()).isEqualTo("rabbitmq");
         assertThat(trigger.path("metadata").path("queueName").asText()).isEqualTo("JamesMailQueue-workqueue-delivery");
         assertThat(trigger.path("metadata").path("value").asText()).isEqualTo("300");
-        assertThat(trigger.path("metadata").path("host").asText()).doesNotContain("@").startsWith("http://");
+        assertThat(trigger.path("metadata").path("host").asText()).as("the management API, over TLS as configured")
+            .doesNotContain("@").startsWith("https://rabbitmq.mq.svc:15671");
         JsonNode behavior = scaled.path("advanced").path("horizontalPodAutoscalerConfig").path("behavior");
         assertThat(behavior.path("scaleDown").path("policies").get(0).path("periodSeconds").asInt())
             .as("one pod per drain time: the mailbox pods' preStop sleep + termination grace").isEqualTo(5 + 90);
@@ -357,6 +358,45 @@ class ChartTest {
 
         assertThatThrownBy(() -> render("full-values.yaml", "backends.opensearch.url=http://opensearch.search.svc:9200"))
             .hasMessageContaining("need an https:// URL");
+    }
+
+    /**
+     * RabbitMQ and Cassandra over TLS: every tier gets both CAs mounted from their Secrets and
+     * MC_CASSANDRA_TLS; a CA without TLS is refused.
+     */
+    @Test
+    void everyTierReachesRabbitMQAndCassandraOverTlsWithTheirCas() throws Exception {
+        List<JsonNode> documents = render("full-values.yaml");
+        for (String tier : List.of("mx", "submission", "mailbox")) {
+            JsonNode pod = object(documents, "Deployment", "mc-mailcluster-" + tier).path("spec").path("template").path("spec");
+            JsonNode env = pod.path("containers").get(0).path("env");
+            assertThat(envValue(env, "MC_CASSANDRA_TLS")).as(tier).isEqualTo("true");
+            assertThat(envValue(env, "MC_CASSANDRA_CA")).as(tier).isEqualTo("/run/secrets/mailcluster/cassandra-ca/ca.pem");
+            assertThat(envValue(env, "MC_RABBITMQ_CA")).as(tier).isEqualTo("/run/secrets/mailcluster/rabbitmq-ca/ca.pem");
+            assertThat(pod.path("volumes").toString()).as(tier)
+                .contains("{\"name\":\"rabbitmq-ca\",\"secret\":{\"secretName\":\"rabbitmq-ca\",\"items\":[{\"key\":\"ca.crt\",\"path\":\"ca.pem\"}]}}")
+                .contains("{\"name\":\"cassandra-ca\",\"secret\":{\"secretName\":\"cassandra-ca\",\"items\":[{\"key\":\"ca.pem\",\"path\":\"ca.pem\"}]}}");
+            assertThat(pod.path("containers").get(0).path("volumeMounts").toString()).as(tier)
+                .contains("\"mountPath\":\"/run/secrets/mailcluster/rabbitmq-ca\"").contains("\"mountPath\":\"/run/secrets/mailcluster/cassandra-ca\"");
+        }
+        assertThat(object(render("full-values.yaml", "backends.cassandra.tls.enabled=false", "backends.cassandra.tls.ca.secretName=",
+                "backends.rabbitmq.ca.secretName="), "Deployment", "mc-mailcluster-mx").toString())
+            .as("no TLS settings unless asked for").doesNotContain("MC_CASSANDRA_TLS").doesNotContain("MC_RABBITMQ_CA");
+
+        assertThatThrownBy(() -> render("full-values.yaml", "backends.rabbitmq.uri=amqp://rabbitmq.mq.svc:5672",
+                "backends.rabbitmq.managementUri=http://rabbitmq.mq.svc:15672"))
+            .hasMessageContaining("backends.rabbitmq.ca is set but neither");
+        assertThatThrownBy(() -> render("full-values.yaml", "backends.cassandra.tls.enabled=false"))
+            .hasMessageContaining("backends.cassandra.tls.ca is set but backends.cassandra.tls.enabled is false");
+    }
+
+    static String envValue(JsonNode env, String name) {
+        for (JsonNode variable : env) {
+            if (variable.path("name").asText().equals(name)) {
+                return variable.path("value").asText();
+            }
+        }
+        throw new AssertionError(name + " is not in the container's environment");
     }
 
     static String envSecretKey(JsonNode env, String name) {

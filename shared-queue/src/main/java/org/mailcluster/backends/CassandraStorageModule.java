@@ -32,7 +32,8 @@ import com.google.inject.Scopes;
 import com.google.inject.multibindings.Multibinder;
 
 /**
- * The Cassandra session every node shares, configured by {@code cassandra.properties}.
+ * The Cassandra session every node shares, configured by {@code cassandra.properties}, over TLS
+ * when it says so ({@link CassandraTls}).
  *
  * <p>Each module that stores something in Cassandra adds its tables to the
  * {@code Set<CassandraModule>}; the session is handed out only once all of those tables exist
@@ -71,11 +72,13 @@ public class CassandraStorageModule extends AbstractModule {
 
         private final ClusterConfiguration cluster;
         private final KeyspaceConfiguration keyspace;
+        private final CassandraTls tls;
 
         @Inject
-        ConnectedCluster(ClusterConfiguration cluster, KeyspaceConfiguration keyspace) {
+        ConnectedCluster(ClusterConfiguration cluster, KeyspaceConfiguration keyspace, CassandraTls tls) {
             this.cluster = cluster;
             this.keyspace = keyspace;
+            this.tls = tls;
         }
 
         /** A new session on the keyspace, retried while Cassandra is unreachable. */
@@ -83,23 +86,23 @@ public class CassandraStorageModule extends AbstractModule {
             RuntimeException last = null;
             for (int attempt = 1; attempt <= Math.max(1, cluster.getMaxRetry()); attempt++) {
                 try {
-                    return connect(cluster, keyspace);
+                    return connectOnce();
                 } catch (RuntimeException e) {
                     last = e;
-                    LOGGER.warn("Cassandra at {} not reachable (attempt {}): {}", cluster.getHosts(), attempt, e.getMessage());
+                    LOGGER.warn("Cassandra at {} not reachable (attempt {}){}: {}", cluster.getHosts(), attempt, tls.explain(e), e.getMessage());
                     Thread.sleep(cluster.getMinDelay());
                 }
             }
-            throw new IllegalStateException("Cassandra at " + cluster.getHosts() + " is not reachable", last);
+            throw new IllegalStateException("Cassandra at " + cluster.getHosts() + " is not reachable" + tls.explain(last), last);
         }
 
-        private static CqlSession connect(ClusterConfiguration cluster, KeyspaceConfiguration keyspace) {
-            try (CqlSession bootstrap = builder(cluster).build()) {
+        private CqlSession connectOnce() {
+            try (CqlSession bootstrap = builder().build()) {
                 if (cluster.shouldCreateKeyspace()) {
                     KeyspaceFactory.createKeyspace(keyspace, bootstrap).block();
                 }
             }
-            CqlSession session = builder(cluster).withKeyspace(keyspace.getKeyspace()).build();
+            CqlSession session = builder().withKeyspace(keyspace.getKeyspace()).build();
             try {
                 session.execute("SELECT release_version FROM system.local");
                 return session;
@@ -109,13 +112,13 @@ public class CassandraStorageModule extends AbstractModule {
             }
         }
 
-        private static CqlSessionBuilder builder(ClusterConfiguration cluster) {
+        private CqlSessionBuilder builder() {
             CqlSessionBuilder builder = CqlSession.builder()
                 .withLocalDatacenter(cluster.getLocalDC().orElse("datacenter1"));
             cluster.getHosts().forEach(host ->
                 builder.addContactPoint(InetSocketAddress.createUnresolved(host.getHostName(), host.getPort())));
             cluster.getUsername().ifPresent(user -> builder.withAuthCredentials(user, cluster.getPassword().orElse("")));
-            return builder;
+            return tls.applyTo(builder);
         }
     }
 
@@ -175,6 +178,12 @@ public class CassandraStorageModule extends AbstractModule {
     @Singleton
     ClusterConfiguration clusterConfiguration(@Named(CONFIGURATION) Configuration cassandra) {
         return ClusterConfiguration.from(cassandra);
+    }
+
+    @Provides
+    @Singleton
+    CassandraTls cassandraTls(@Named(CONFIGURATION) Configuration cassandra) {
+        return CassandraTls.from(cassandra);
     }
 
     @Provides

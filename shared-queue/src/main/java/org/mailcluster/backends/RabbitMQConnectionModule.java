@@ -33,7 +33,7 @@ import reactor.rabbitmq.Sender;
  * recovered in place after a broker restart with its channels and consumers
  * ({@link RecoveringConnectionPool}), and a channel for each publication ({@link ChannelPerUse}).
  * The registered {@link SimpleConnectionPool.ReconnectionHandler}s (the event bus's) run only if
- * the connection ever has to be replaced.
+ * the connection ever has to be replaced. TLS follows the URIs' schemes ({@link RabbitMQTls}).
  */
 public class RabbitMQConnectionModule extends AbstractModule {
 
@@ -56,8 +56,14 @@ public class RabbitMQConnectionModule extends AbstractModule {
 
     @Provides
     @Singleton
-    RabbitMQConfiguration rabbitMQConfiguration(@Named(CONFIGURATION) Configuration configuration) {
-        return RabbitMQConfiguration.from(configuration);
+    RabbitMQTls rabbitMQTls(@Named(CONFIGURATION) Configuration configuration) {
+        return RabbitMQTls.from(configuration);
+    }
+
+    @Provides
+    @Singleton
+    RabbitMQConfiguration rabbitMQConfiguration(@Named(CONFIGURATION) Configuration configuration, RabbitMQTls tls) {
+        return RabbitMQConfiguration.from(tls.forJames(configuration));
     }
 
     @Provides

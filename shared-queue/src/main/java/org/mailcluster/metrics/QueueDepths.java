@@ -15,6 +15,7 @@ import java.util.regex.Matcher;
 import javax.inject.Inject;
 
 import org.apache.james.backends.rabbitmq.RabbitMQConfiguration;
+import org.mailcluster.backends.RabbitMQTls;
 import org.mailcluster.queue.DeadLetteredMailRoutes;
 import org.mailcluster.queue.DelayedRetryQueue;
 
@@ -59,7 +60,7 @@ public class QueueDepths extends Collector {
     record QueueFigures(String name, long messages, long unacknowledged, long consumers, long published, long acknowledged) {
     }
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http;
     private final ObjectMapper json = new ObjectMapper();
     private final URI queuesUri;
     private final String authorization;
@@ -67,7 +68,8 @@ public class QueueDepths extends Collector {
     private Instant cachedAt = Instant.MIN;
 
     @Inject
-    public QueueDepths(RabbitMQConfiguration configuration) {
+    public QueueDepths(RabbitMQConfiguration configuration, RabbitMQTls tls) {
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).sslContext(tls.managementContext()).build();
         this.queuesUri = configuration.getManagementUri()
             .resolve("/api/queues?columns=name,messages,messages_unacknowledged,consumers,message_stats.publish,message_stats.ack");
         RabbitMQConfiguration.ManagementCredentials credentials = configuration.getManagementCredentials();

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 import org.apache.commons.configuration2.Configuration;
+import org.mailcluster.backends.PropertyValues;
 
 /**
  * Where the message index lives, from {@code conf/opensearch.properties}:
@@ -46,9 +47,9 @@ record SearchIndexSettings(URI url, String name, int shards, int replicas, Optio
         if (!"http".equals(url.getScheme()) && !"https".equals(url.getScheme())) {
             throw new IllegalStateException("conf/opensearch.properties: opensearch.url must be http:// or https://, not " + url);
         }
-        String user = optional(configuration, "opensearch.user");
-        String password = optional(configuration, "opensearch.password");
-        String ca = optional(configuration, "opensearch.ca");
+        String user = PropertyValues.optional(configuration, "opensearch.user").orElse("");
+        String password = PropertyValues.optional(configuration, "opensearch.password").orElse("");
+        String ca = PropertyValues.optional(configuration, "opensearch.ca").orElse("");
         if (user.isEmpty() != password.isEmpty()) {
             throw new IllegalStateException("conf/opensearch.properties: opensearch.user and opensearch.password go together "
                 + "(MC_OPENSEARCH_USER, MC_OPENSEARCH_PASSWORD)");
@@ -69,12 +70,6 @@ record SearchIndexSettings(URI url, String name, int shards, int replicas, Optio
             configuration.getInt("opensearch.index.replicas", 0),
             user.isEmpty() ? Optional.empty() : Optional.of(new Credentials(user, password)),
             ca.isEmpty() ? Optional.empty() : Optional.of(Path.of(ca)));
-    }
-
-    /** A key that may be absent, or set from an environment variable that is empty or unset. */
-    private static String optional(Configuration configuration, String key) {
-        String value = configuration.getString(key, "").trim();
-        return value.contains("${") ? "" : value;
     }
 
     private static String required(Configuration configuration, String key) {

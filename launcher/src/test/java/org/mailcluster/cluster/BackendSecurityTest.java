@@ -25,17 +25,26 @@ import org.mailcluster.testing.LocalCluster;
 import org.mailcluster.testing.MailClusterExtension;
 
 /**
- * The mailbox tier's OpenSearch behind TLS and HTTP Basic authentication, as production runs
- * it: a real nginx (Debian's) in front of the cluster's OpenSearch, with a certificate of its own
- * and a password file. mailbox1 restarted with MC_OPENSEARCH_URL (https), _USER, _PASSWORD and
- * _CA indexes and searches through it; when nginx's password changes the node is unhealthy
- * saying OpenSearch refused its credentials, and when nginx presents a certificate from another
- * CA, unhealthy saying the certificate is not trusted. mailbox1 returns to its usual
- * configuration at the end.
+ * A node reaching every backend over TLS, as production runs them, with one restart of
+ * mailbox1:
+ * <ul>
+ *   <li>RabbitMQ through its TLS listeners (amqps:// and the management API over https), trusting
+ *       the local backends' CA (MC_RABBITMQ_CA): the broker lists the node's connections as TLS
+ *       and the node's queue figures come through the https management API;</li>
+ *   <li>Cassandra over TLS on its native port (MC_CASSANDRA_TLS, MC_CASSANDRA_CA): Cassandra
+ *       lists the node's connections as TLS;</li>
+ *   <li>OpenSearch behind a real nginx (Debian's) with TLS and HTTP Basic authentication, a
+ *       certificate of its own and a password file (MC_OPENSEARCH_URL https, _USER, _PASSWORD,
+ *       _CA): the node indexes and searches through it; when nginx's password changes the node
+ *       is unhealthy saying OpenSearch refused its credentials, and when nginx presents a
+ *       certificate from another CA, unhealthy saying the certificate is not trusted.</li>
+ * </ul>
+ * Mail delivered to and read from mailbox1 passes through all three. mailbox1 returns to its
+ * usual configuration at the end.
  */
 @ExtendWith(MailClusterExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class SearchBackendSecurityTest {
+class BackendSecurityTest {
     static final String FRONT = "127.0.12.1";
     static final int PORT = 9443;
     static final String COMPONENT = "OpenSearch mailbox search index";
@@ -54,7 +63,7 @@ class SearchBackendSecurityTest {
     }
 
     @Test
-    void theMailboxTierSearchesThroughTlsAndAuthenticationAndSaysWhichIsWrong() throws Exception {
+    void aNodeWorksWithEveryBackendOverTlsAndSaysWhatIsWrong() throws Exception {
         certificate("trusted");
         certificate("other");
         Files.copy(dir.resolve("trusted-cert.pem"), dir.resolve("cert.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -68,7 +77,17 @@ class SearchBackendSecurityTest {
         try {
             awaitFront();
             launcher.scriptMustSucceed(STEP, "launcher/nodes.sh", "stop-one", "mailbox1");
+            // No node uses the backends' TLS before: every TLS connection after is mailbox1's (the
+            // backends see all nodes' connections coming from 127.0.0.1, so not by address).
+            assertThat(rabbitConnectionsTls()).as("RabbitMQ connections over TLS before").doesNotContain(true).isNotEmpty();
+            assertThat(cassandraConnectionsTls()).as("Cassandra connections over TLS before").doesNotContain(true).isNotEmpty();
+            String backendsCa = cluster.backendsCa().toString();
             launcher.scriptMustSucceed(STEP, Map.of(
+                    "MC_RABBITMQ_URI", cluster.rabbitmqTls().toString(),
+                    "MC_RABBITMQ_MANAGEMENT_URI", cluster.rabbitmqManagementTls().toString(),
+                    "MC_RABBITMQ_CA", backendsCa,
+                    "MC_CASSANDRA_TLS", "true",
+                    "MC_CASSANDRA_CA", backendsCa,
                     "MC_OPENSEARCH_URL", "https://" + FRONT + ":" + PORT,
                     "MC_OPENSEARCH_USER", "search",
                     "MC_OPENSEARCH_PASSWORD", rightPassword,
@@ -85,6 +104,13 @@ class SearchBackendSecurityTest {
                 assertThat(awaitFound(imap, "BODY " + token)).as("SEARCH through TLS and Basic authentication").hasSize(1);
             }
             assertThat(health(body -> true).body()).containsPattern(check("healthy"));
+
+            // the backends see the node's connections as TLS
+            assertThat(rabbitConnectionsTls()).as("RabbitMQ's connections over TLS (ssl)").contains(true);
+            assertThat(cassandraConnectionsTls()).as("Cassandra's connections over TLS (ssl_enabled)").contains(true);
+            String metrics = new WebAdmin(cluster.webadmin(), cluster.webadminAuth()).send("GET", "/metrics", null).body();
+            assertThat(MetricsTest.series(metrics, "mailcluster_queue_metrics_up")).as("queue figures through the management API over https")
+                .isEqualTo(1.0);
             assertThat(Files.readString(dir.resolve("access.log"))).as("the node's requests went through the front as its user")
                 .contains(" search [").contains("_doc");
 
@@ -111,6 +137,36 @@ class SearchBackendSecurityTest {
         }
     }
 
+    /** Whether each AMQP connection RabbitMQ has is over TLS (its management API, plain). */
+    java.util.List<Boolean> rabbitConnectionsTls() throws Exception {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(
+            HttpRequest.newBuilder(cluster.rabbitmqManagement().resolve("/api/connections?columns=ssl"))
+                .header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString("guest:guest".getBytes(StandardCharsets.UTF_8)))
+                .timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        java.util.List<Boolean> tls = new java.util.ArrayList<>();
+        for (com.fasterxml.jackson.databind.JsonNode connection : new com.fasterxml.jackson.databind.ObjectMapper().readTree(response.body())) {
+            tls.add(connection.path("ssl").asBoolean());
+        }
+        return tls;
+    }
+
+    /** Whether each native-protocol connection Cassandra has is over TLS (system_views.clients). */
+    java.util.List<Boolean> cassandraConnectionsTls() throws Exception {
+        LocalCluster.Result rows = launcher.script(STEP, "launcher/services/cassandra.sh", "probe",
+            "SELECT address, ssl_enabled FROM system_views.clients");
+        assertThat(rows.succeeded()).as(rows.output()).isTrue();
+        java.util.List<Boolean> tls = new java.util.ArrayList<>();
+        for (String row : rows.output().split("\n")) {
+            String[] columns = row.split("\t");
+            if (columns.length == 2) {
+                tls.add(Boolean.parseBoolean(columns[1].trim()));
+            }
+        }
+        return tls;
+    }
+
     static String check(String status) {
         return "\"componentName\":\"" + COMPONENT + "\"[^}]*\"status\":\"" + status + "\"";
     }
@@ -119,7 +175,7 @@ class SearchBackendSecurityTest {
         String user = new String(new ProcessBuilder("id", "-un").start().getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         URI openSearch = cluster.opensearch();
         return """
-            # SearchBackendSecurityTest's TLS and Basic-auth front of the cluster's OpenSearch.
+            # BackendSecurityTest's TLS and Basic-auth front of the cluster's OpenSearch.
             user %1$s;
             worker_processes 1;
             pid %2$s/nginx.pid;
