@@ -47,9 +47,12 @@ class BounceTest {
     @Test
     void aRecipientTheRemoteRefusesBouncesOnceToTheSender() throws Exception {
         String subject = "refused " + UUID.randomUUID();
+        double bouncedBefore = MetricsTest.tierTotal(cluster, "submission", "mailcluster_mail_bounced_total", "reason=\"remote-delivery\"");
         try (RemoteMx refusing = RemoteMx.start(remoteMxAddress, "-f", "rcpt")) {
             submit(alice.address(), subject);
             String dsn = awaitOneDsn(subject);
+            assertThat(MetricsTest.tierTotal(cluster, "submission", "mailcluster_mail_bounced_total", "reason=\"remote-delivery\"") - bouncedBefore)
+                .as("bounces on the submission tier's /metrics").isGreaterThanOrEqualTo(1);
             assertThat(dsn).as("the DSN names the recipient").contains(recipient);
             assertThat(dsn).as("the DSN gives the remote's answer:\n%s", dsn).containsPattern("(?i)Diagnostic-Code: smtp;\\s*5\\d\\d ");
             assertThat(dsn).containsPattern("(?i)Action: failed");

@@ -72,6 +72,7 @@ class FaultToleranceTest {
             Thread.sleep(2000);
         }
         assertThat(keyQueuesReadBefore).as("the mailbox node's event bus key queues, read by a consumer").isNotEmpty();
+        double lostBefore = MetricsTest.tierTotal(cluster, "mx", "mailcluster_backend_errors_total", "kind=\"connection-lost\"");
         launcher.scriptMustSucceed(STEP, "launcher/services/rabbitmq.sh", "stop");
         int code;
         try {
@@ -95,6 +96,8 @@ class FaultToleranceTest {
         assertThat(messages).filteredOn(m -> m.contains(after)).hasSize(sent);
         assertThat(messages).noneMatch(m -> m.contains(during));
         assertSearchFinds(alice, after, sent);
+        assertThat(MetricsTest.tierTotal(cluster, "mx", "mailcluster_backend_errors_total", "kind=\"connection-lost\"") - lostBefore)
+            .as("each MX node's RabbitMQ connection lost, on /metrics").isGreaterThanOrEqualTo(cluster.mx().size());
 
         // Every node consumes its own key queue again (IMAP IDLE and the listeners registered by
         // key on another node are fed from it): once James's bus gave it up after an outage.

@@ -8,6 +8,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.Map;
+import java.util.List;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -55,6 +56,23 @@ class MetricsTest {
         return matcher.find() ? Double.valueOf(matcher.group(1)) : null;
     }
 
+    /**
+     * A labelled series summed over every node of a tier ("submission": submission1, submission2),
+     * 0 where a node lacks it; {@code label} is one name="value" pair the series must carry.
+     */
+    static double tierTotal(ClusterEndpoints cluster, String tier, String name, String label) {
+        double total = 0;
+        for (String node : cluster.nodes().keySet()) {
+            if (node.matches(tier + "\\d+")) {
+                String metrics = new WebAdmin(cluster.webadmin(node), cluster.webadminAuth()).send("GET", "/metrics", null).body();
+                Matcher matcher = Pattern.compile("(?m)^" + Pattern.quote(name) + "\\{[^}]*" + Pattern.quote(label) + "[^}]*\\} ([0-9.Ee+-]+)$")
+                    .matcher(metrics);
+                total += matcher.find() ? Double.parseDouble(matcher.group(1)) : 0;
+            }
+        }
+        return total;
+    }
+
     static String queueGauge(String name, String queue) {
         return name + "{queue=\"" + queue + "\",}";
     }
@@ -64,6 +82,12 @@ class MetricsTest {
         for (String node : cluster.nodes().keySet()) {
             String metrics = metrics(node);
             assertThat(series(metrics, "mailcluster_queue_metrics_up")).as(node + ": management API answered").isEqualTo(1.0);
+            // the backend clients' error counters, there from the start
+            for (String error : List.of("backend=\"cassandra\",kind=\"read-timeouts\"", "backend=\"cassandra\",kind=\"client-timeouts\"",
+                    "backend=\"rabbitmq\",kind=\"connection-lost\"")) {
+                assertThat(series(metrics, "mailcluster_backend_errors_total{" + error + ",}")).as(node + " " + error).isNotNull();
+            }
+            assertThat(series(metrics, "mailcluster_mail_failed_total{processor=\"error\",}")).as(node + " error repository counter").isNotNull();
             for (String queue : new String[] {"mx-spool", "delivery", "outgoing", "submission-spool"}) {
                 assertThat(series(metrics, queueGauge("mailcluster_queue_messages", queue))).as(node + " " + queue).isNotNull();
                 assertThat(series(metrics, queueGauge("mailcluster_queue_dead_letters", queue))).as(node + " dead letters of " + queue).isNotNull();

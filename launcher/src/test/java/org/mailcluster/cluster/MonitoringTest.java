@@ -128,6 +128,8 @@ class MonitoringTest {
         // delivered and read over IMAP: the mailbox tier's counters
         alice.inbox(cluster).awaitMessages(all -> all.stream().filter(m -> m.contains(subject)).count() == cluster.mx().size(),
             MailFlowTest.DELIVERY);
+        // and a JMAP client's requests: the mailbox tier's JMAP panel
+        assertThat(Jmap.session(cluster.jmap(), Jmap.basic(alice.address(), alice.password())).statusCode()).isEqualTo(200);
 
         Map<String, String> expressions = new LinkedHashMap<>();
         JsonNode dashboard = json.readTree(MONITORING.resolve("dashboard.json").toFile());

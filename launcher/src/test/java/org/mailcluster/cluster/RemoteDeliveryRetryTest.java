@@ -39,6 +39,7 @@ class RemoteDeliveryRetryTest {
         InetSocketAddress remoteMxAddress = ClusterEndpoints.hostPort(cluster.get("MAILCLUSTER_REMOTE_MX"));
         String recipient = "dan@" + cluster.remoteDomain();
         String subject = "retried " + UUID.randomUUID();
+        double deferredBefore = MetricsTest.tierTotal(cluster, "submission", "mailcluster_mail_deferred_total", "queue=\"outgoing\"");
         try (Smtp smtp = Smtp.connect(cluster.submission())) {
             smtp.ehlo("laptop.test");
             smtp.startTls();
@@ -57,6 +58,8 @@ class RemoteDeliveryRetryTest {
             Thread.sleep(200);
         }
         assertThat(waiting).as("mails waiting in " + FIRST_DELAY_QUEUE + " after the first failed attempt").isGreaterThanOrEqualTo(1);
+        assertThat(MetricsTest.tierTotal(cluster, "submission", "mailcluster_mail_deferred_total", "queue=\"outgoing\"") - deferredBefore)
+            .as("deferrals of outgoing mail on the submission tier's /metrics").isGreaterThanOrEqualTo(1);
 
         try (RemoteMx remoteMx = RemoteMx.start(remoteMxAddress)) {
             // The remote MX is back, but the retry must wait for its delay, not come at once.

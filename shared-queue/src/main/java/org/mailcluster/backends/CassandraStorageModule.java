@@ -22,6 +22,7 @@ import org.apache.james.backends.cassandra.versions.CassandraSchemaVersionManage
 import org.apache.james.backends.cassandra.versions.CassandraSchemaVersionModule;
 import org.apache.james.core.healthcheck.HealthCheck;
 import org.apache.james.utils.PropertiesProvider;
+import org.mailcluster.metrics.BackendErrors;
 
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.datastax.oss.driver.api.core.CqlSessionBuilder;
@@ -114,6 +115,7 @@ public class CassandraStorageModule extends AbstractModule {
 
         private CqlSessionBuilder builder() {
             CqlSessionBuilder builder = CqlSession.builder()
+                .withConfigLoader(DriverErrors.COUNTING)
                 .withLocalDatacenter(cluster.getLocalDC().orElse("datacenter1"));
             cluster.getHosts().forEach(host ->
                 builder.addContactPoint(InetSocketAddress.createUnresolved(host.getHostName(), host.getPort())));
@@ -124,7 +126,8 @@ public class CassandraStorageModule extends AbstractModule {
 
     @Provides
     @Singleton
-    SessionWithInitializedTablesFactory sessionWithTables(ConnectedCluster cluster, CassandraModule allTables) throws InterruptedException {
+    SessionWithInitializedTablesFactory sessionWithTables(ConnectedCluster cluster, CassandraModule allTables, BackendErrors errors)
+        throws InterruptedException {
         // Nodes starting together on an empty keyspace race to create the same tables and
         // types, and James creates them without IF NOT EXISTS: the loser gets "already exists"
         // (or, on a loaded machine, a schema statement times out). The next attempt finds what
@@ -134,6 +137,7 @@ public class CassandraStorageModule extends AbstractModule {
                 // A new session each attempt: a failed initialisation closes the one it was given.
                 SessionWithInitializedTablesFactory tables = new SessionWithInitializedTablesFactory(cluster.connect(), allTables);
                 recordSchemaVersionIfMissing(tables.get());
+                DriverErrors.reportTo(errors, tables.get());
                 return tables;
             } catch (DriverException | IllegalStateException race) {
                 if (attempt == 10) {

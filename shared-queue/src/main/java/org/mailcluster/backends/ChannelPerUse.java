@@ -5,6 +5,7 @@ import java.util.function.BiConsumer;
 
 import org.apache.james.backends.rabbitmq.ReactorRabbitMQChannelPool;
 import org.apache.james.metrics.api.MetricFactory;
+import org.mailcluster.metrics.BackendErrors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,16 +33,24 @@ class ChannelPerUse extends ReactorRabbitMQChannelPool {
     private static final Duration OPEN_TIMEOUT = Duration.ofSeconds(10);
 
     private final Mono<Connection> connection;
+    private final BackendErrors errors;
 
-    ChannelPerUse(Mono<Connection> connection, Configuration configuration, MetricFactory metrics) {
+    ChannelPerUse(Mono<Connection> connection, Configuration configuration, MetricFactory metrics, BackendErrors errors) {
         super(connection, configuration, metrics);
         this.connection = connection;
+        this.errors = errors;
     }
 
     @Override
     public Mono<? extends Channel> getChannelMono() {
         return connection
             .flatMap(open -> Mono.fromCallable(open::createChannel).subscribeOn(Schedulers.boundedElastic()))
+            .doOnNext(channel -> channel.addShutdownListener(cause -> {
+                // closed by the broker over an error on this channel; a lost connection counts as such
+                if (!cause.isInitiatedByApplication() && !cause.isHardError()) {
+                    errors.count("rabbitmq", "channel-closed");
+                }
+            }))
             .timeout(OPEN_TIMEOUT);
     }
 

@@ -14,6 +14,7 @@ import org.apache.james.backends.rabbitmq.ReceiverProvider;
 import org.apache.james.backends.rabbitmq.SimpleConnectionPool;
 import org.apache.james.core.healthcheck.HealthCheck;
 import org.apache.james.metrics.api.MetricFactory;
+import org.mailcluster.metrics.BackendErrors;
 import org.apache.james.utils.InitializationOperation;
 import org.apache.james.utils.InitilizationOperationBuilder;
 import org.apache.james.utils.PropertiesProvider;
@@ -81,8 +82,8 @@ public class RabbitMQConnectionModule extends AbstractModule {
     @Provides
     @Singleton
     ReactorRabbitMQChannelPool channelPool(SimpleConnectionPool connections, ReactorRabbitMQChannelPool.Configuration configuration,
-                                           MetricFactory metrics) {
-        ReactorRabbitMQChannelPool pool = new ChannelPerUse(connections.getResilientConnection(), configuration, metrics);
+                                           MetricFactory metrics, BackendErrors errors) {
+        ReactorRabbitMQChannelPool pool = new ChannelPerUse(connections.getResilientConnection(), configuration, metrics, errors);
         pool.start();
         return pool;
     }

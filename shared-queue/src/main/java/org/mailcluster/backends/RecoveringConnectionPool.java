@@ -9,6 +9,7 @@ import javax.inject.Inject;
 import org.apache.james.backends.rabbitmq.RabbitMQConnectionFactory;
 import org.apache.james.backends.rabbitmq.RabbitMQServerVersion;
 import org.apache.james.backends.rabbitmq.SimpleConnectionPool;
+import org.mailcluster.metrics.BackendErrors;
 
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ShutdownSignalException;
@@ -44,11 +45,14 @@ public class RecoveringConnectionPool extends SimpleConnectionPool {
 
     private final Configuration configuration;
     private final AtomicReference<Connection> established = new AtomicReference<>();
+    private final BackendErrors errors;
 
     @Inject
-    public RecoveringConnectionPool(RabbitMQConnectionFactory factory, Configuration configuration) {
+    public RecoveringConnectionPool(RabbitMQConnectionFactory factory, Configuration configuration, BackendErrors errors) {
         super(factory, configuration);
         this.configuration = configuration;
+        this.errors = errors;
+        errors.know("rabbitmq", "connection-lost", "channel-closed");
     }
 
     /** Signals that the connection is closed and the client is recovering it. */
@@ -78,7 +82,16 @@ public class RecoveringConnectionPool extends SimpleConnectionPool {
         }
         // The first connection, or one replacing a connection nobody recovers: James's way,
         // reconnection handlers included.
-        return super.getResilientConnection().doOnNext(established::set);
+        return super.getResilientConnection().doOnNext(connection -> {
+            if (established.getAndSet(connection) != connection) {
+                // the client keeps a recovered connection's listeners: each loss counts once
+                connection.addShutdownListener(cause -> {
+                    if (!cause.isInitiatedByApplication()) {
+                        errors.count("rabbitmq", "connection-lost");
+                    }
+                });
+            }
+        });
     }
 
     /** Whether the RabbitMQ client is recovering {@code connection} by itself. */

@@ -23,8 +23,9 @@ import spark.Service;
 /**
  * {@code GET /metrics}: the node's metrics in Prometheus's text format: its Dropwizard registry
  * (James's metrics and ours, through the Prometheus Java client's {@link DropwizardExports}),
- * the queues' figures from RabbitMQ ({@link QueueDepths}) and the node's health checks
- * ({@link HealthGauges}). James has a route for the first
+ * the queues' figures from RabbitMQ ({@link QueueDepths}), the node's health checks
+ * ({@link HealthGauges}), what became of its mail ({@link MailOutcomes}) and its backend
+ * clients' errors ({@link BackendErrors}). James has a route for the first
  * part, but declares it public (no authentication); here it is an ordinary webadmin route, so
  * the webadmin secret guards it: Prometheus scrapes with {@code Authorization: Bearer <secret>}.
  */
@@ -34,12 +35,17 @@ public class PrometheusMetricsRoutes implements Routes {
     private final DropwizardExports registry;
     private final QueueDepths queueDepths;
     private final HealthGauges health;
+    private final MailOutcomes outcomes;
+    private final BackendErrors backendErrors;
 
     @Inject
-    PrometheusMetricsRoutes(MetricRegistry registry, QueueDepths queueDepths, HealthGauges health) {
+    PrometheusMetricsRoutes(MetricRegistry registry, QueueDepths queueDepths, HealthGauges health, MailOutcomes outcomes,
+                            BackendErrors backendErrors) {
         this.registry = new DropwizardExports(registry);
         this.queueDepths = queueDepths;
         this.health = health;
+        this.outcomes = outcomes;
+        this.backendErrors = backendErrors;
     }
 
     @Override
@@ -56,6 +62,8 @@ public class PrometheusMetricsRoutes implements Routes {
         List<MetricFamilySamples> all = new ArrayList<>(registry.collect());
         all.addAll(queueDepths.collect());
         all.addAll(health.collect());
+        all.addAll(outcomes.collect());
+        all.addAll(backendErrors.collect());
         response.status(200);
         response.type(TextFormat.CONTENT_TYPE_004);
         try (Writer writer = new BufferedWriter(response.raw().getWriter())) {

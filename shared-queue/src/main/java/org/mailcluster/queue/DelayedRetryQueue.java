@@ -9,6 +9,7 @@ import java.util.regex.Pattern;
 
 import org.apache.james.blob.mail.MimeMessageStore;
 import org.apache.james.metrics.api.MetricFactory;
+import org.mailcluster.metrics.MailOutcomes;
 import org.apache.james.queue.api.MailQueueName;
 import org.apache.james.queue.api.ManageableMailQueue;
 import org.apache.james.queue.rabbitmq.RabbitMQMailQueue;
@@ -45,7 +46,8 @@ public class DelayedRetryQueue implements ManageableMailQueue {
 
     /** What every delayed retry queue of a node shares. */
     public record Backend(Sender sender, MimeMessageStore.Factory messageStores, MetricFactory metrics,
-                          MailQueueView.Factory views, RabbitMQMailQueueConfiguration configuration, Clock clock) {
+                          MailQueueView.Factory views, RabbitMQMailQueueConfiguration configuration, Clock clock,
+                          MailOutcomes outcomes) {
     }
 
     private final RabbitMQMailQueue queue;
@@ -62,6 +64,7 @@ public class DelayedRetryQueue implements ManageableMailQueue {
         this.queue = queue;
         this.backend = backend;
         this.dequeuePolicy = dequeuePolicy;
+        backend.outcomes().knowQueue(queue.getName().asString());
     }
 
     /** The RabbitMQ queue holding this queue's mail for {@code seconds} before it returns. */
@@ -81,6 +84,7 @@ public class DelayedRetryQueue implements ManageableMailQueue {
         long seconds = (delay.toMillis() + 999) / 1000;
         try {
             publicationBySeconds.computeIfAbsent(seconds, this::declareDelay).publish(mail).block();
+            backend.outcomes().deferred(getName().asString());
         } catch (RuntimeException e) {
             throw new MailQueueException("Could not enqueue " + mail.getName() + " in " + getName().asString()
                 + " with a delay of " + delay, e);

@@ -30,6 +30,7 @@ import org.apache.james.queue.rabbitmq.view.cassandra.configuration.CassandraMai
 import org.apache.james.queue.rabbitmq.view.cassandra.configuration.CassandraMailQueueViewConfigurationModule;
 import org.apache.james.webadmin.Routes;
 import org.mailcluster.backends.RabbitMQConnectionModule;
+import org.mailcluster.metrics.MailOutcomes;
 import org.mailcluster.limits.DestinationLimits;
 import org.mailcluster.limits.SendingLimit;
 
@@ -113,8 +114,8 @@ public class DistributedMailQueueModule extends AbstractModule {
     @Singleton
     DelayedRetryQueue.Backend delayedRetries(Sender sender, MimeMessageStore.Factory messageStores, MetricFactory metrics,
                                              MailQueueView.Factory views, RabbitMQMailQueueConfiguration configuration,
-                                             java.time.Clock clock) {
-        return new DelayedRetryQueue.Backend(sender, messageStores, metrics, views, configuration, clock);
+                                             java.time.Clock clock, MailOutcomes outcomes) {
+        return new DelayedRetryQueue.Backend(sender, messageStores, metrics, views, configuration, clock, outcomes);
     }
 
     /**

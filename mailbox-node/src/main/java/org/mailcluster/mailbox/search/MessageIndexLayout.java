@@ -90,6 +90,11 @@ class MessageIndexLayout {
     }
 
     private void createCurrentIndex() throws IOException {
+        // Looked up first, so that a node's every start does not count a refused creation among
+        // the client's errors (mailcluster_backend_errors_total): HEAD answers 404 or 200.
+        if (client.performRequest(new Request("HEAD", "/" + settings.currentIndex())).getStatusLine().getStatusCode() == 200) {
+            return;
+        }
         Request request = new Request("PUT", "/" + settings.currentIndex());
         request.setJsonEntity(json.writeValueAsString(indexDefinition()));
         try {

@@ -4,6 +4,7 @@ package org.mailcluster.mailbox.search;
 import javax.inject.Named;
 import javax.inject.Singleton;
 
+import org.mailcluster.metrics.BackendErrors;
 import org.apache.commons.configuration2.ex.ConfigurationException;
 import org.apache.james.core.healthcheck.HealthCheck;
 import org.apache.james.events.EventListener;
@@ -104,8 +105,8 @@ public class OpenSearchSearchModule extends AbstractModule {
 
     @Provides
     @Singleton
-    RestClient restClient(SearchIndexSettings settings) {
-        return SearchIndexConnection.restClient(settings);
+    RestClient restClient(SearchIndexSettings settings, BackendErrors errors) {
+        return SearchIndexConnection.restClient(settings, errors);
     }
 
     @Provides

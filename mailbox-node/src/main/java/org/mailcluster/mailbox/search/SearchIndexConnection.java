@@ -5,10 +5,13 @@ import java.net.URI;
 import javax.net.ssl.SSLContext;
 
 import org.apache.http.HttpHost;
+import org.apache.http.HttpResponseInterceptor;
 import org.apache.http.auth.AuthScope;
 import org.apache.http.auth.UsernamePasswordCredentials;
 import org.apache.http.impl.client.BasicCredentialsProvider;
 import org.mailcluster.backends.TrustedCertificates;
+import org.mailcluster.metrics.BackendErrors;
+import org.opensearch.client.Node;
 import org.opensearch.client.RestClient;
 
 /**
@@ -21,8 +24,9 @@ final class SearchIndexConnection {
     private SearchIndexConnection() {
     }
 
-    static RestClient restClient(SearchIndexSettings settings) {
+    static RestClient restClient(SearchIndexSettings settings, BackendErrors errors) {
         URI url = settings.url();
+        errors.know("opensearch", "unreachable", "http-4xx", "http-5xx");
         SSLContext tls = "https".equals(url.getScheme()) ? TrustedCertificates.context(settings.trustedCertificates(), "MC_OPENSEARCH_CA") : null;
         return RestClient.builder(new HttpHost(url.getHost(), url.getPort(), url.getScheme()))
             // Short enough that an IMAP SEARCH during an outage fails fast instead of hanging.
@@ -37,7 +41,22 @@ final class SearchIndexConnection {
                 if (tls != null) {
                     client.setSSLContext(tls);
                 }
+                // 404 is how the index layout learns an index or alias is not there yet
+                client.addInterceptorLast((HttpResponseInterceptor) (response, context) -> {
+                    int status = response.getStatusLine().getStatusCode();
+                    if (status >= 500) {
+                        errors.count("opensearch", "http-5xx");
+                    } else if (status >= 400 && status != 404) {
+                        errors.count("opensearch", "http-4xx");
+                    }
+                });
                 return client;
+            })
+            .setFailureListener(new RestClient.FailureListener() {
+                @Override
+                public void onFailure(Node node) {
+                    errors.count("opensearch", "unreachable");
+                }
             })
             .build();
     }
