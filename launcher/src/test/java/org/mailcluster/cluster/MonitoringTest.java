@@ -208,11 +208,13 @@ class MonitoringTest {
         try {
             Set<String> seen = new LinkedHashSet<>();
             long firedAfter = -1;
+            double oldestWaiting = 0;
             for (long end = System.nanoTime() + Duration.ofSeconds(150).toNanos(); System.nanoTime() < end; Thread.sleep(3000)) {
                 String subject = "while the mailbox tier is down " + UUID.randomUUID();
                 assertThat(Smtp.send(cluster.mx().get(subjects.size() % cluster.mx().size()), "sender@outside.test", bob.address(),
                     MailFlowTest.message("sender@outside.test", bob.address(), subject, "waits"))).isEqualTo(250);
                 subjects.add(subject);
+                oldestWaiting = Math.max(oldestWaiting, oldestWaiting("delivery"));
                 Set<String> now = alerts();
                 seen.addAll(now);
                 if (firedAfter < 0 && now.contains("MailclusterNodeDown mailbox1 firing")) {
@@ -225,6 +227,7 @@ class MonitoringTest {
             System.out.println("MonitoringTest: MailclusterNodeDown firing " + firedAfter + " s after mailbox1 stopped; alerts seen: " + seen);
             assertThat(seen).as("alerts while mailbox1 is stopped").contains("MailclusterNodeDown mailbox1 firing",
                 "MailclusterQueueGrowing delivery pending");
+            assertThat(oldestWaiting).as("age of the oldest mail waiting in delivery while nothing reads it (s)").isGreaterThan(30);
         } finally {
             launcher.scriptMustSucceed(Duration.ofMinutes(5), "launcher/nodes.sh", "start-one", "mailbox1");
         }
@@ -232,6 +235,13 @@ class MonitoringTest {
             Duration.ofSeconds(120));
         await("node down and queue growing gone once mailbox1 delivered", this::alerts,
             alerts -> !alerts.contains("MailclusterNodeDown mailbox1") && !alerts.contains("MailclusterQueueGrowing delivery"));
+        await("nothing waiting in delivery once mailbox1 delivered", () -> oldestWaiting("delivery"), age -> age < 10);
+    }
+
+    /** mailcluster_queue_oldest_message_age_seconds of a queue as Prometheus has it now (the max over the nodes' reports). */
+    double oldestWaiting(String queue) throws Exception {
+        JsonNode result = query("max(mailcluster_queue_oldest_message_age_seconds{queue=\"" + queue + "\"})");
+        return result.isEmpty() ? -1 : result.get(0).path("value").get(1).asDouble();
     }
 
     /** Active alerts as "NAME SUBJECT" and "NAME SUBJECT STATE" (SUBJECT: the node or queue label). */

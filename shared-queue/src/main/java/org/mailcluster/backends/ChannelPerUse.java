@@ -1,6 +1,14 @@
 package org.mailcluster.backends;
 
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Date;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.function.BiConsumer;
 
 import org.apache.james.backends.rabbitmq.ReactorRabbitMQChannelPool;
@@ -9,6 +17,7 @@ import org.mailcluster.metrics.BackendErrors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 
@@ -51,7 +60,57 @@ class ChannelPerUse extends ReactorRabbitMQChannelPool {
                     errors.count("rabbitmq", "channel-closed");
                 }
             }))
+            .map(ChannelPerUse::stampingPublications)
             .timeout(OPEN_TIMEOUT);
+    }
+
+    /**
+     * The channel, except that every message published on it carries the time of its
+     * publication (AMQP's timestamp, whole seconds) unless it has one: RabbitMQ then reports the
+     * time of each queue's oldest waiting message ({@code head_message_timestamp}), which
+     * {@link org.mailcluster.metrics.QueueDepths} turns into its age. James publishes its mail
+     * references without one. Every other call goes to the channel as it is.
+     */
+    static Channel stampingPublications(Channel channel) {
+        Set<Class<?>> interfaces = new LinkedHashSet<>();
+        for (Class<?> type = channel.getClass(); type != null; type = type.getSuperclass()) {
+            interfaces.addAll(Arrays.asList(type.getInterfaces()));
+        }
+        InvocationHandler handler = (proxy, method, args) -> {
+            switch (method.getName()) {
+                case "equals":
+                    return args != null && args.length == 1 ? proxy == args[0] : invoke(channel, method, args);
+                case "hashCode":
+                    return method.getParameterCount() == 0 ? System.identityHashCode(proxy) : invoke(channel, method, args);
+                case "basicPublish":
+                    Class<?>[] parameters = method.getParameterTypes();
+                    for (int i = 0; i < parameters.length; i++) {
+                        if (parameters[i] == AMQP.BasicProperties.class) {
+                            args[i] = stamped((AMQP.BasicProperties) args[i]);
+                        }
+                    }
+                    return invoke(channel, method, args);
+                default:
+                    return invoke(channel, method, args);
+            }
+        };
+        return (Channel) Proxy.newProxyInstance(channel.getClass().getClassLoader(), interfaces.toArray(Class<?>[]::new), handler);
+    }
+
+    static AMQP.BasicProperties stamped(AMQP.BasicProperties properties) {
+        if (properties != null && properties.getTimestamp() != null) {
+            return properties;
+        }
+        AMQP.BasicProperties.Builder builder = properties == null ? new AMQP.BasicProperties.Builder() : properties.builder();
+        return builder.timestamp(new Date()).build();
+    }
+
+    private static Object invoke(Channel channel, Method method, Object[] args) throws Throwable {
+        try {
+            return method.invoke(channel, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
     }
 
     @Override

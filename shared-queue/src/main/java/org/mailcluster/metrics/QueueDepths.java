@@ -41,8 +41,11 @@ import io.prometheus.client.GaugeMetricFamily;
  *       mail put into the queue and mail its consumers finished with, since the broker started
  *       (counters: they restart from 0 with the broker, which Prometheus's rate() allows for).
  *       Their rates are each tier's throughput; a queue holding mail while nothing is
- *       acknowledged is a stuck queue, the alert that stands for "oldest message too old"
- *       (RabbitMQ knows no message's age: James publishes without a timestamp);</li>
+ *       acknowledged is a stuck queue;</li>
+ *   <li>{@code mailcluster_queue_oldest_message_age_seconds{queue}}: how long the oldest mail
+ *       waiting in the queue (not yet handed to a consumer) has waited, from the publication
+ *       time RabbitMQ keeps of the queue's head (every publication carries one: ChannelPerUse);
+ *       0 when nothing waits;</li>
  *   <li>{@code mailcluster_queue_delayed_messages{queue,delay}}: mail waiting out a retry delay
  *       before it returns to the queue (the {@code DelayedRetryQueue} ladder);</li>
  *   <li>{@code mailcluster_queue_dead_letters{queue}}: references the queue gave up on;</li>
@@ -57,7 +60,8 @@ public class QueueDepths extends Collector {
     private static final String WORK_QUEUE = "JamesMailQueue-workqueue-";
 
     /** One queue as the management API lists it. */
-    record QueueFigures(String name, long messages, long unacknowledged, long consumers, long published, long acknowledged) {
+    record QueueFigures(String name, long messages, long unacknowledged, long consumers, long published, long acknowledged,
+                        Long oldestWaitingSince) {
     }
 
     private final HttpClient http;
@@ -71,7 +75,8 @@ public class QueueDepths extends Collector {
     public QueueDepths(RabbitMQConfiguration configuration, RabbitMQTls tls) {
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).sslContext(tls.managementContext()).build();
         this.queuesUri = configuration.getManagementUri()
-            .resolve("/api/queues?columns=name,messages,messages_unacknowledged,consumers,message_stats.publish,message_stats.ack");
+            .resolve("/api/queues?columns=name,messages,messages_unacknowledged,consumers,message_stats.publish,message_stats.ack,"
+                + "head_message_timestamp");
         RabbitMQConfiguration.ManagementCredentials credentials = configuration.getManagementCredentials();
         this.authorization = "Basic " + Base64.getEncoder().encodeToString(
             (credentials.getUser() + ":" + new String(credentials.getPassword())).getBytes(StandardCharsets.UTF_8));
@@ -85,13 +90,13 @@ public class QueueDepths extends Collector {
         List<MetricFamilySamples> all = new ArrayList<>();
         all.add(up);
         if (queues != null) {
-            all.addAll(families(queues));
+            all.addAll(families(queues, Instant.now().getEpochSecond()));
         }
         return all;
     }
 
     /** The gauges for a listing of the broker's queues (queues that are not mail queues are left out). */
-    static List<MetricFamilySamples> families(List<QueueFigures> queues) {
+    static List<MetricFamilySamples> families(List<QueueFigures> queues, long nowEpochSeconds) {
         GaugeMetricFamily messages = new GaugeMetricFamily("mailcluster_queue_messages",
             "Mail in the queue, waiting or being handled", List.of("queue"));
         GaugeMetricFamily unacknowledged = new GaugeMetricFamily("mailcluster_queue_unacknowledged",
@@ -105,6 +110,9 @@ public class QueueDepths extends Collector {
             List.of("queue"));
         GaugeMetricFamily delayed = new GaugeMetricFamily("mailcluster_queue_delayed_messages",
             "Mail waiting out a retry delay before it returns to the queue", List.of("queue", "delay"));
+        GaugeMetricFamily oldest = new GaugeMetricFamily("mailcluster_queue_oldest_message_age_seconds",
+            "How long the queue's oldest waiting mail has waited (since it was queued or came back from a retry delay); 0 when none waits",
+            List.of("queue"));
         GaugeMetricFamily deadLetters = new GaugeMetricFamily("mailcluster_queue_dead_letters",
             "Queued references the queue gave up on (webadmin: /mailQueues/QUEUE/deadLetters)", List.of("queue"));
         for (QueueFigures queue : queues) {
@@ -116,6 +124,13 @@ public class QueueDepths extends Collector {
                 consumers.addMetric(List.of(name), queue.consumers());
                 published.addMetric(List.of(name), queue.published());
                 acknowledged.addMetric(List.of(name), queue.acknowledged());
+                // RabbitMQ knows the time of the head of the ready messages when it carries one
+                // (every publication does, ChannelPerUse); mail queued before that has none
+                if (queue.oldestWaitingSince() != null) {
+                    oldest.addMetric(List.of(name), Math.max(0, nowEpochSeconds - queue.oldestWaitingSince()));
+                } else if (queue.messages() - queue.unacknowledged() <= 0) {
+                    oldest.addMetric(List.of(name), 0);
+                }
             } else if (queue.name().startsWith(DeadLetteredMailRoutes.DEAD_LETTER_QUEUE_PREFIX)) {
                 deadLetters.addMetric(List.of(queue.name().substring(DeadLetteredMailRoutes.DEAD_LETTER_QUEUE_PREFIX.length())),
                     queue.messages());
@@ -123,7 +138,7 @@ public class QueueDepths extends Collector {
                 delayed.addMetric(List.of(delay.group(1), delay.group(2)), queue.messages());
             }
         }
-        return List.of(messages, unacknowledged, consumers, published, acknowledged, delayed, deadLetters);
+        return List.of(messages, unacknowledged, consumers, published, acknowledged, oldest, delayed, deadLetters);
     }
 
     /** The broker's queues, at most {@link #CACHED} old; null when the management API did not answer. */
@@ -157,7 +172,8 @@ public class QueueDepths extends Collector {
                 queues.add(new QueueFigures(queue.path("name").asText(), queue.path("messages").asLong(),
                     queue.path("messages_unacknowledged").asLong(), queue.path("consumers").asLong(),
                     // no message_stats yet: nothing went through since the broker started
-                    queue.path("message_stats").path("publish").asLong(), queue.path("message_stats").path("ack").asLong()));
+                    queue.path("message_stats").path("publish").asLong(), queue.path("message_stats").path("ack").asLong(),
+                    queue.hasNonNull("head_message_timestamp") ? Long.valueOf(queue.path("head_message_timestamp").asLong()) : null));
             }
         }
         return queues;

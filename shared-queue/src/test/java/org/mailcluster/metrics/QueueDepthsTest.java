@@ -15,10 +15,12 @@ import io.prometheus.client.exporter.common.TextFormat;
 /** RabbitMQ's queue listing turned into the queue gauges, as Prometheus reads them. */
 class QueueDepthsTest {
 
+    static final long NOW = 1_800_000_000L;
+
     static String text(String listing) throws Exception {
         StringWriter out = new StringWriter();
         TextFormat.write004(out, Collections.enumeration(
-            QueueDepths.families(QueueDepths.parse(new ObjectMapper().readTree(listing)))));
+            QueueDepths.families(QueueDepths.parse(new ObjectMapper().readTree(listing)), NOW)));
         return out.toString();
     }
 
@@ -73,5 +75,22 @@ class QueueDepthsTest {
              {"name":"JamesMailQueue-workqueue-outgoing","messages":0,"messages_unacknowledged":0,"consumers":2}]"""));
 
         assertThat(queues).extracting(QueueDepths.QueueFigures::name).containsExactly("JamesMailQueue-workqueue-outgoing");
+    }
+
+    @Test
+    void theOldestWaitingMailsAgeComesFromTheHeadsTimestamp() throws Exception {
+        String metrics = text("""
+            [{"name":"JamesMailQueue-workqueue-delivery","messages":5,"messages_unacknowledged":1,"consumers":0,
+              "head_message_timestamp":%d},
+             {"name":"JamesMailQueue-workqueue-outgoing","messages":0,"messages_unacknowledged":0,"consumers":2},
+             {"name":"JamesMailQueue-workqueue-relay","messages":2,"messages_unacknowledged":2,"consumers":1},
+             {"name":"JamesMailQueue-workqueue-mx-spool","messages":3,"messages_unacknowledged":0,"consumers":1}]""".formatted(NOW - 420));
+
+        assertThat(metrics)
+            .contains("mailcluster_queue_oldest_message_age_seconds{queue=\"delivery\",} 420.0")
+            .as("nothing waits: 0").contains("mailcluster_queue_oldest_message_age_seconds{queue=\"outgoing\",} 0.0")
+            .as("all handed out: nothing waits").contains("mailcluster_queue_oldest_message_age_seconds{queue=\"relay\",} 0.0")
+            .as("mail queued before publications carried their time: no age rather than a wrong one")
+            .doesNotContain("mailcluster_queue_oldest_message_age_seconds{queue=\"mx-spool\"");
     }
 }
