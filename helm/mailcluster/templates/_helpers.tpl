@@ -186,14 +186,6 @@ and its password), or the one the chart generates (a PEM key and certificate, an
 {{- end }}
 
 {{/*
-True when the chart has to mount its own cassandra.properties: the one in the image reads no
-credentials and fixes the local datacenter to datacenter1 (see values.yaml, backends.cassandra).
-*/}}
-{{- define "mailcluster.cassandraOverride" -}}
-{{- if or .Values.backends.cassandra.auth.enabled (ne .Values.backends.cassandra.localDatacenter "datacenter1") }}true{{ end }}
-{{- end }}
-
-{{/*
 JMAP on the mailbox tier, as YAML: host, the Service's name and port, the ingress TLS Secret,
 and the URLs the session object gives clients (MC_JMAP_URL, MC_JMAP_WEBSOCKET_URL): the values
 mailbox.jmap.url / websocketUrl, or else derived from how JMAP is exposed (values.yaml).
@@ -268,18 +260,9 @@ tlsSecretName: {{ default (printf "%s-jmap-tls" $fullname) $j.ingress.tls.secret
 
 {{/*
 The conf/ files a tier overrides, as YAML (file name -> content): (dict "root" $ "tier" "mx").
-Its own confOverrides win over the chart's cassandra.properties.
 */}}
 {{- define "mailcluster.confFiles" -}}
-{{- $files := dict }}
-{{- if include "mailcluster.cassandraOverride" .root }}
-{{- $props := .root.Files.Get "files/cassandra.properties" }}
-{{- if .root.Values.backends.cassandra.auth.enabled }}
-{{- $props = printf "%scassandra.user=${env:MC_CASSANDRA_USER}\ncassandra.password=${env:MC_CASSANDRA_PASSWORD}\n" $props }}
-{{- end }}
-{{- $_ := set $files "cassandra.properties" $props }}
-{{- end }}
-{{- $files = merge (deepCopy ((index .root.Values .tier).confOverrides | default dict)) $files }}
+{{- $files := deepCopy ((index .root.Values .tier).confOverrides | default dict) }}
 {{- if $files }}
 {{- toYaml $files }}
 {{- end }}

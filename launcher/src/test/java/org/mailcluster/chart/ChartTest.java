@@ -390,6 +390,22 @@ class ChartTest {
             .hasMessageContaining("backends.cassandra.tls.ca is set but backends.cassandra.tls.enabled is false");
     }
 
+    /** Replicated backends: the RabbitMQ cluster's nodes, quorum queues and Cassandra's consistency levels reach every tier. */
+    @Test
+    void replicatedBackendSettingsReachTheNodes() throws Exception {
+        JsonNode backends = object(render("full-values.yaml"), "ConfigMap", "mc-mailcluster-backends").path("data");
+        assertThat(backends.path("MC_RABBITMQ_HOSTS").asText())
+            .isEqualTo("rabbitmq-0.rabbitmq.mq.svc:5671,rabbitmq-1.rabbitmq.mq.svc:5671,rabbitmq-2.rabbitmq.mq.svc:5671");
+        assertThat(backends.path("MC_RABBITMQ_QUORUM_QUEUES").asText()).isEqualTo("true");
+        assertThat(backends.path("MC_RABBITMQ_QUORUM_REPLICAS").asText()).isEqualTo("3");
+        assertThat(backends.path("MC_CASSANDRA_CONSISTENCY").asText()).isEqualTo("LOCAL_QUORUM");
+        assertThat(backends.path("MC_CASSANDRA_SERIAL_CONSISTENCY").asText()).isEqualTo("LOCAL_SERIAL");
+        assertThat(object(render("full-values.yaml", "backends.rabbitmq.quorumQueues.enabled=false"), "ConfigMap", "mc-mailcluster-backends")
+            .path("data").has("MC_RABBITMQ_QUORUM_QUEUES")).as("classic queues unless asked").isFalse();
+        assertThatThrownBy(() -> render("full-values.yaml", "backends.cassandra.consistency=ONE"))
+            .as("a consistency that does not survive a lost node is refused").hasMessageContaining("consistency");
+    }
+
     static String envValue(JsonNode env, String name) {
         for (JsonNode variable : env) {
             if (variable.path("name").asText().equals(name)) {

@@ -27,6 +27,8 @@ import org.mailcluster.metrics.BackendErrors;
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.datastax.oss.driver.api.core.CqlSessionBuilder;
 import com.datastax.oss.driver.api.core.DriverException;
+import com.datastax.oss.driver.api.core.config.DefaultDriverOption;
+import com.datastax.oss.driver.api.core.config.DriverConfigLoader;
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 import com.google.inject.Scopes;
@@ -74,12 +76,36 @@ public class CassandraStorageModule extends AbstractModule {
         private final ClusterConfiguration cluster;
         private final KeyspaceConfiguration keyspace;
         private final CassandraTls tls;
+        private final CassandraConfiguration settings;
 
         @Inject
-        ConnectedCluster(ClusterConfiguration cluster, KeyspaceConfiguration keyspace, CassandraTls tls) {
+        ConnectedCluster(ClusterConfiguration cluster, KeyspaceConfiguration keyspace, CassandraTls tls, CassandraConfiguration settings) {
             this.cluster = cluster;
             this.keyspace = keyspace;
             this.tls = tls;
+            this.settings = settings;
+        }
+
+        /**
+         * The driver's configuration (its defaults, and application.conf when there is one) with
+         * the consistency levels of cassandra.properties: {@code cassandra.consistency_level.regular}
+         * (QUORUM by default; LOCAL_QUORUM across data centres) for every statement, and
+         * {@code cassandra.consistency_level.lightweight_transaction} (SERIAL; LOCAL_SERIAL) for
+         * the conditional ones and James's "LWT" reads. James reads its profiles from the
+         * driver's configuration; without these the driver's LOCAL_ONE would apply, which on a
+         * replicated keyspace can read what a write has not reached yet.
+         */
+        static DriverConfigLoader driverConfiguration(CassandraConfiguration settings) {
+            String regular = settings.getConsistencyLevelRegular();
+            String serial = settings.getConsistencyLevelLightweightTransaction();
+            return DriverErrors.counting(DriverConfigLoader.programmaticBuilder())
+                .withString(DefaultDriverOption.REQUEST_CONSISTENCY, regular)
+                .withString(DefaultDriverOption.REQUEST_SERIAL_CONSISTENCY, serial)
+                .startProfile("LWT")
+                .withString(DefaultDriverOption.REQUEST_CONSISTENCY, serial)
+                .withString(DefaultDriverOption.REQUEST_SERIAL_CONSISTENCY, serial)
+                .endProfile()
+                .build();
         }
 
         /** A new session on the keyspace, retried while Cassandra is unreachable. */
@@ -115,7 +141,8 @@ public class CassandraStorageModule extends AbstractModule {
 
         private CqlSessionBuilder builder() {
             CqlSessionBuilder builder = CqlSession.builder()
-                .withConfigLoader(DriverErrors.COUNTING)
+                // a loader of its own per session: a session closes its loader with it
+                .withConfigLoader(driverConfiguration(settings))
                 .withLocalDatacenter(cluster.getLocalDC().orElse("datacenter1"));
             cluster.getHosts().forEach(host ->
                 builder.addContactPoint(InetSocketAddress.createUnresolved(host.getHostName(), host.getPort())));

@@ -9,7 +9,7 @@ import org.mailcluster.metrics.BackendErrors;
 import com.codahale.metrics.Counting;
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.datastax.oss.driver.api.core.config.DefaultDriverOption;
-import com.datastax.oss.driver.api.core.config.DriverConfigLoader;
+import com.datastax.oss.driver.api.core.config.ProgrammaticDriverConfigLoaderBuilder;
 import com.datastax.oss.driver.api.core.metadata.Node;
 import com.datastax.oss.driver.api.core.metrics.DefaultNodeMetric;
 import com.datastax.oss.driver.api.core.metrics.DefaultSessionMetric;
@@ -17,8 +17,8 @@ import com.datastax.oss.driver.api.core.metrics.Metrics;
 
 /**
  * The Cassandra driver's error counters, for {@link BackendErrors}: the driver counts them
- * only when asked to ({@link #COUNTING}, otherwise its defaults), and only on errors, so
- * counting costs nothing on the way of a request that succeeds.
+ * only when asked to ({@link #counting}), and only on errors, so counting costs nothing on the
+ * way of a request that succeeds.
  */
 final class DriverErrors {
     private DriverErrors() {
@@ -38,11 +38,12 @@ final class DriverErrors {
         NODE_ERRORS.put(DefaultNodeMetric.AUTHENTICATION_ERRORS, "authentication");
     }
 
-    /** The driver's configuration (application.conf and its defaults), with these counters on. */
-    static final DriverConfigLoader COUNTING = DriverConfigLoader.programmaticBuilder()
-        .withStringList(DefaultDriverOption.METRICS_SESSION_ENABLED, List.of(DefaultSessionMetric.CQL_CLIENT_TIMEOUTS.getPath()))
-        .withStringList(DefaultDriverOption.METRICS_NODE_ENABLED, NODE_ERRORS.keySet().stream().map(DefaultNodeMetric::getPath).toList())
-        .build();
+    /** Turns these counters on in the driver's configuration. */
+    static ProgrammaticDriverConfigLoaderBuilder counting(ProgrammaticDriverConfigLoaderBuilder configuration) {
+        return configuration
+            .withStringList(DefaultDriverOption.METRICS_SESSION_ENABLED, List.of(DefaultSessionMetric.CQL_CLIENT_TIMEOUTS.getPath()))
+            .withStringList(DefaultDriverOption.METRICS_NODE_ENABLED, NODE_ERRORS.keySet().stream().map(DefaultNodeMetric::getPath).toList());
+    }
 
     static void reportTo(BackendErrors errors, CqlSession session) {
         errors.countedByClient("cassandra", () -> counts(session));

@@ -2,12 +2,14 @@ package org.mailcluster.queue;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 import org.apache.james.blob.mail.MimeMessageStore;
+import org.apache.james.backends.rabbitmq.RabbitMQConfiguration;
 import org.apache.james.metrics.api.MetricFactory;
 import org.mailcluster.metrics.MailOutcomes;
 import org.apache.james.queue.api.MailQueueName;
@@ -18,7 +20,6 @@ import org.apache.james.queue.rabbitmq.view.api.MailQueueView;
 import org.apache.mailet.Mail;
 import org.reactivestreams.Publisher;
 
-import com.google.common.collect.ImmutableMap;
 
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -47,7 +48,7 @@ public class DelayedRetryQueue implements ManageableMailQueue {
     /** What every delayed retry queue of a node shares. */
     public record Backend(Sender sender, MimeMessageStore.Factory messageStores, MetricFactory metrics,
                           MailQueueView.Factory views, RabbitMQMailQueueConfiguration configuration, Clock clock,
-                          MailOutcomes outcomes) {
+                          MailOutcomes outcomes, RabbitMQConfiguration broker) {
     }
 
     private final RabbitMQMailQueue queue;
@@ -99,16 +100,32 @@ public class DelayedRetryQueue implements ManageableMailQueue {
         Mono.when(
                 sender.declareExchange(ExchangeSpecification.exchange(delayExchange).durable(true).type("direct")),
                 sender.declareQueue(QueueSpecification.queue(delayQueue).durable(true).autoDelete(false)
-                    .arguments(ImmutableMap.of(
-                        "x-message-ttl", seconds * 1000,
-                        "x-dead-letter-exchange", DelayedEnqueue.exchangeOf(name),
-                        "x-dead-letter-routing-key", ""))))
+                    .arguments(delayQueueArguments(backend.broker(), seconds, DelayedEnqueue.exchangeOf(name)))))
             .then(sender.bind(BindingSpecification.binding().exchange(delayExchange).queue(delayQueue).routingKey("")))
             .block(Duration.ofSeconds(30));
         MailQueueView<?> view = backend.views().create(org.apache.james.queue.rabbitmq.MailQueueName.fromString(name));
         view.initialize(org.apache.james.queue.rabbitmq.MailQueueName.fromString(name));
         return new DelayedEnqueue(name, delayExchange, sender, backend.messageStores().mimeMessageStore(), view,
             backend.configuration().isMailQueuePublishConfirmEnabled(), backend.clock());
+    }
+
+    /**
+     * A delay queue holds mail for {@code seconds}, then dead-letters it back to the queue's
+     * exchange. With quorum queues (rabbitmq.properties {@code quorum.queues.enable}) it is one
+     * too, replicated like the queue it feeds, and dead-letters at least once (the message
+     * leaves only once the queue it returns to has it; RabbitMQ needs reject-publish overflow for
+     * that): a broker node lost while mail waits out its delay loses none of it.
+     */
+    static Map<String, Object> delayQueueArguments(RabbitMQConfiguration broker, long seconds, String returnExchange) {
+        Map<String, Object> arguments = new LinkedHashMap<>(broker.workQueueArgumentsBuilder(true).build());
+        arguments.put("x-message-ttl", seconds * 1000);
+        arguments.put("x-dead-letter-exchange", returnExchange);
+        arguments.put("x-dead-letter-routing-key", "");
+        if ("quorum".equals(arguments.get("x-queue-type"))) {
+            arguments.put("x-dead-letter-strategy", "at-least-once");
+            arguments.put("x-overflow", "reject-publish");
+        }
+        return arguments;
     }
 
     @Override

@@ -4,6 +4,7 @@ import javax.inject.Named;
 import javax.inject.Singleton;
 
 import org.apache.commons.configuration2.Configuration;
+import org.apache.james.backends.rabbitmq.RabbitMQConfiguration;
 import org.apache.james.backends.cassandra.components.CassandraModule;
 import org.apache.james.blob.api.BlobReferenceSource;
 import org.apache.james.blob.mail.MimeMessageStore;
@@ -114,8 +115,8 @@ public class DistributedMailQueueModule extends AbstractModule {
     @Singleton
     DelayedRetryQueue.Backend delayedRetries(Sender sender, MimeMessageStore.Factory messageStores, MetricFactory metrics,
                                              MailQueueView.Factory views, RabbitMQMailQueueConfiguration configuration,
-                                             java.time.Clock clock, MailOutcomes outcomes) {
-        return new DelayedRetryQueue.Backend(sender, messageStores, metrics, views, configuration, clock, outcomes);
+                                             java.time.Clock clock, MailOutcomes outcomes, RabbitMQConfiguration broker) {
+        return new DelayedRetryQueue.Backend(sender, messageStores, metrics, views, configuration, clock, outcomes, broker);
     }
 
     /**
