@@ -4,6 +4,7 @@ import java.io.InputStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Optional;
 
 import javax.inject.Inject;
@@ -21,6 +22,7 @@ import org.apache.james.mailbox.MessageManager.MailboxMetaData;
 import org.apache.james.mailbox.MessageUid;
 import org.apache.james.mailbox.exception.MailboxExistsException;
 import org.apache.james.mailbox.exception.MailboxNotFoundException;
+import org.apache.james.mailbox.exception.OverQuotaException;
 import org.apache.james.mailbox.indexer.ReIndexer;
 import org.apache.james.mailbox.model.FetchGroup;
 import org.apache.james.mailbox.model.MailboxConstants;
@@ -36,6 +38,7 @@ import org.apache.james.transport.mailets.delivery.MailDispatcher;
 import org.apache.james.transport.mailets.delivery.MailStore;
 import org.apache.james.transport.mailets.delivery.MailboxAppenderImpl;
 import org.apache.james.transport.mailets.delivery.SimpleMailStore;
+import org.apache.james.lifecycle.api.LifecycleUtil;
 import org.apache.james.user.api.UsersRepository;
 import org.apache.mailet.Mail;
 import org.apache.mailet.base.GenericMailet;
@@ -55,6 +58,12 @@ import reactor.util.retry.Retry;
  * {@code retries}), storing each recipient's copy of a message once however many times the
  * message reaches this tier ({@link DeliveryLog} says why it can).
  *
+ * <p>A recipient over their quota is not retried: their copy goes to the processor
+ * {@code overQuotaProcessor} names ({@value #OVER_QUOTA} by default), which returns it to the
+ * sender with a DSN "5.2.2 mailbox full", as Dovecot's LMTP answers 552 by default. Retrying
+ * would only hold the mail back for hours and end in the error repository, the sender none the
+ * wiser.
+ *
  * <pre>{@code <mailet match="All" class="org.mailcluster.mailbox.delivery.LocalDeliveryOnce">
  *     <onMailetException>deferred</onMailetException>
  * </mailet>}</pre>
@@ -71,6 +80,8 @@ public class LocalDeliveryOnce extends GenericMailet {
     private final ReIndexer reIndexer;
     private final MailboxId.Factory mailboxIds;
     private MailDispatcher dispatcher;
+    static final String OVER_QUOTA = "over-quota";
+    private String overQuotaProcessor;
 
     @Inject
     public LocalDeliveryOnce(UsersRepository users, @Named("mailboxmanager") MailboxManager mailboxes,
@@ -85,6 +96,7 @@ public class LocalDeliveryOnce extends GenericMailet {
 
     @Override
     public void init() throws MessagingException {
+        overQuotaProcessor = getInitParameter("overQuotaProcessor", OVER_QUOTA);
         dispatcher = MailDispatcher.builder()
             .mailStore(new OncePerRecipient(this))
             .consume(getInitParameter("consume", true))
@@ -102,6 +114,33 @@ public class LocalDeliveryOnce extends GenericMailet {
     @Override
     public String getMailetInfo() {
         return "Local delivery, once per recipient and message";
+    }
+
+    static boolean overQuota(Throwable failure) {
+        for (Throwable e = failure; e != null; e = e.getCause() == e ? null : e.getCause()) {
+            if (e instanceof OverQuotaException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The recipient's copy, to the over-quota processor (its DSN); the delivery of the others goes on. */
+    private Mono<Void> returnOverQuota(MailAddress recipient, Mail mail) {
+        return Mono.<Void>fromRunnable(() -> {
+            Mail copy = null;
+            try {
+                copy = mail.duplicate();
+                copy.setRecipients(List.of(recipient));
+                copy.setErrorMessage("552 5.2.2 Mailbox full: " + recipient.asString() + " is over quota");
+                getMailetContext().sendMail(copy, overQuotaProcessor);
+                LOGGER.info("{} is over quota: {} returned to its sender", recipient.asString(), mail.getName());
+            } catch (MessagingException e) {
+                throw new IllegalStateException("Could not return " + mail.getName() + " for " + recipient.asString(), e);
+            } finally {
+                LifecycleUtil.dispose(copy);
+            }
+        }).subscribeOn(Schedulers.boundedElastic());
     }
 
     /** Stores a recipient's copy when the delivery log lets this copy through (see {@link DeliveryLog}). */
@@ -165,7 +204,8 @@ public class LocalDeliveryOnce extends GenericMailet {
                 .onErrorResume(failure -> delivery.log.release(copy, token)
                     .onErrorResume(e -> Mono.empty())
                     .then(Mono.error(failure)))
-                .then(Mono.defer(() -> markStored(copy, token, mail)));
+                .then(Mono.defer(() -> markStored(copy, token, mail)))
+                .onErrorResume(LocalDeliveryOnce::overQuota, failure -> delivery.returnOverQuota(recipient, mail));
         }
 
         /**
