@@ -58,6 +58,14 @@ mc_pid() {
   return 1
 }
 
+# mc_status_line NAME ADDRESS PID [PROBE]: a service's line in `./mailcluster status`, healthy
+# when the calling script's probe function (PROBE, default probe) answers.
+mc_status_line() {
+  local health=down
+  "${4:-probe}" >/dev/null 2>&1 && health=healthy
+  printf '%-12s %-22s %-8s %s\n' "$1" "$2" "$3" "$health"
+}
+
 # mc_port_free ADDR PORT -> success when nobody listens there.
 mc_port_free() {
   ! (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null

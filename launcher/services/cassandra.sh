@@ -150,12 +150,7 @@ stop() {
   mc_stop_pid $NAME 60
 }
 
-status() {
-  local pid health=down
-  pid=$(mc_pid $NAME) || pid=-
-  probe >/dev/null 2>&1 && health=healthy
-  printf '%-12s %-22s %-8s %s\n' $NAME "$MC_CASSANDRA_ADDR:$MC_CASSANDRA_PORT" "$pid" "$health"
-}
+status() { mc_status_line $NAME "$MC_CASSANDRA_ADDR:$MC_CASSANDRA_PORT" "$(mc_pid $NAME || echo -)"; }
 
 purge() {
   mc_pid $NAME >/dev/null && mc_die "stop cassandra before purging it"

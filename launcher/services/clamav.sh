@@ -62,12 +62,7 @@ EOT
 
 stop() { mc_stop_pid $NAME 10; }
 
-status() {
-  local pid health=down
-  pid=$(mc_pid $NAME) || pid=-
-  probe 2>/dev/null && health=healthy
-  printf '%-12s %-22s %-8s %s\n' $NAME "$MC_CLAMAV_ADDR:$MC_CLAMAV_PORT" "$pid" "$health"
-}
+status() { mc_status_line $NAME "$MC_CLAMAV_ADDR:$MC_CLAMAV_PORT" "$(mc_pid $NAME || echo -)"; }
 
 purge() { rm -rf "$DIR"; }
 

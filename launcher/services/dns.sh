@@ -96,12 +96,7 @@ PY
 
 stop() { mc_stop_pid $NAME 5; }
 
-status() {
-  local pid health=down
-  pid=$(mc_pid $NAME) || pid=-
-  probe 2>/dev/null && health=healthy
-  printf '%-12s %-22s %-8s %s\n' $NAME "$MC_DNS_ADDR:$MC_DNS_PORT" "$pid" "$health"
-}
+status() { mc_status_line $NAME "$MC_DNS_ADDR:$MC_DNS_PORT" "$(mc_pid $NAME || echo -)"; }
 
 purge() { rm -rf "$DIR"; }
 

@@ -267,12 +267,7 @@ cmd_stop() {
   fi
 }
 
-cmd_status() {
-  local pid health=down
-  pid=$(mc_pid opensearch) || pid=-
-  [ -n "$(os_health)" ] && health=healthy
-  printf '%-12s %-22s %-8s %s\n' opensearch "$MC_OPENSEARCH_ADDR:$MC_OPENSEARCH_PORT" "$pid" "$health"
-}
+cmd_status() { mc_status_line opensearch "$MC_OPENSEARCH_ADDR:$MC_OPENSEARCH_PORT" "$(mc_pid opensearch || echo -)" cmd_probe; }
 
 cmd_purge() {
   cmd_stop

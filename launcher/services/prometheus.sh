@@ -81,12 +81,9 @@ EOT
 stop() { mc_stop_pid $NAME 20; }
 
 status() {
-  local pid health=down
   # Not part of this cluster (no --monitoring) and not started by hand: nothing to report.
   if ! mc_pid $NAME >/dev/null && [ "$MC_MONITORING" != 1 ]; then return 0; fi
-  pid=$(mc_pid $NAME) || pid=-
-  probe 2>/dev/null && health=healthy
-  printf '%-12s %-22s %-8s %s\n' $NAME "$MC_PROMETHEUS_ADDR:$MC_PROMETHEUS_PORT" "$pid" "$health"
+  mc_status_line $NAME "$MC_PROMETHEUS_ADDR:$MC_PROMETHEUS_PORT" "$(mc_pid $NAME || echo -)"
 }
 
 purge() { rm -rf "$DIR"; }

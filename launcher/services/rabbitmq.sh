@@ -84,10 +84,10 @@ stop() {
 }
 
 status() {
-  local pid health=down
+  # the Erlang VM's PID, which the wrapper recorded (the wrapper may be gone after a kill -9)
+  local pid
   pid=$(cat "$DIR/beam.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null || pid=-
-  probe 2>/dev/null && health=healthy
-  printf '%-12s %-22s %-8s %s\n' $NAME "$MC_RABBITMQ_ADDR:$MC_RABBITMQ_PORT" "$pid" "$health"
+  mc_status_line $NAME "$MC_RABBITMQ_ADDR:$MC_RABBITMQ_PORT" "$pid"
 }
 
 purge() {

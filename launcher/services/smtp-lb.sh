@@ -119,12 +119,9 @@ start() {
 stop() { mc_stop_pid $NAME 10; }
 
 status() {
-  local pid health=down
-  pid=$(mc_pid $NAME) || pid=-
-  probe 2>/dev/null && health=healthy
-  printf '%-12s %-22s %-8s %s\n' $NAME "$MC_SMTP_LB_ADDR:587,465" "$pid" "$health"
+  mc_status_line $NAME "$MC_SMTP_LB_ADDR:587,465" "$(mc_pid $NAME || echo -)"
   # The rotation on a line of its own, so the table keeps one health word per component.
-  [ "$health" = healthy ] && mc_say "$NAME: $(backends_up) in its rotation"
+  if probe 2>/dev/null; then mc_say "$NAME: $(backends_up) in its rotation"; fi
   return 0
 }
 

@@ -186,12 +186,9 @@ stop() {
 }
 
 status() {
-  local pid health=down
   # Not part of this cluster (no --webmail) and not started by hand: nothing to report.
   if ! mc_pid $NAME >/dev/null && [ "$MC_WEBMAIL" != 1 ]; then return 0; fi
-  pid=$(mc_pid $NAME) || pid=-
-  probe 2>/dev/null && health=healthy
-  printf '%-12s %-22s %-8s %s\n' $NAME "$MC_WEBMAIL_ADDR:$MC_WEBMAIL_PORT" "$pid" "$health"
+  mc_status_line $NAME "$MC_WEBMAIL_ADDR:$MC_WEBMAIL_PORT" "$(mc_pid $NAME || echo -)"
 }
 
 purge() { rm -rf "$DIR"; }
