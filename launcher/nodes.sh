@@ -117,7 +117,14 @@ start_one() {
     export MC_JMAP_PORT=$(mc_jmap_port "$(node_index "$name")")
     export MC_JMAP_URL=http://$addr:$MC_JMAP_PORT MC_JMAP_WEBSOCKET_URL=ws://$addr:$MC_JMAP_PORT
     export MC_WEBADMIN_ADDRESS=$addr MC_WEBADMIN_PORT=$WEBADMIN_PORT MC_WEBADMIN_SECRET_FILE=$(mc_webadmin_secret_file)
-    export MC_CASSANDRA_NODES=$MC_CASSANDRA_ADDR:$MC_CASSANDRA_PORT MC_CASSANDRA_KEYSPACE=mailcluster MC_CASSANDRA_REPLICATION_FACTOR=1
+    # Every backend instance (three of each with --ha; common.sh), the keyspace replicated on
+    # every Cassandra node, the mail queues and the event bus as quorum queues on a RabbitMQ cluster.
+    export MC_CASSANDRA_NODES=$(mc_backend_list cassandra "$MC_CASSANDRA_ADDR" "$MC_CASSANDRA_PORT") MC_CASSANDRA_KEYSPACE=mailcluster
+    export MC_CASSANDRA_REPLICATION_FACTOR=$(mc_backend_instances cassandra)
+    if [ "$(mc_backend_instances rabbitmq)" -gt 1 ]; then
+      export MC_RABBITMQ_HOSTS=$(mc_backend_list rabbitmq "$MC_RABBITMQ_ADDR" "$MC_RABBITMQ_PORT")
+      export MC_RABBITMQ_QUORUM_QUEUES=true MC_RABBITMQ_QUORUM_REPLICAS=$(mc_backend_instances rabbitmq)
+    fi
     # The backends' URIs and TLS settings from the caller win: a node started against RabbitMQ's
     # and Cassandra's TLS listeners (BackendSecurityTest; ./mailcluster env MAILCLUSTER_*_TLS).
     export MC_RABBITMQ_URI=${MC_RABBITMQ_URI:-amqp://$MC_RABBITMQ_ADDR:$MC_RABBITMQ_PORT}
@@ -130,7 +137,10 @@ start_one() {
     export MC_DNSBL_ZONES=${MC_DNSBL_ZONES:-bl.$MC_DOMAIN}
     # MC_OPENSEARCH_URL, _USER, _PASSWORD, _CA from the caller win: a node started against an
     # OpenSearch behind TLS and authentication (BackendSecurityTest).
-    export MC_OPENSEARCH_URL=${MC_OPENSEARCH_URL:-http://$MC_OPENSEARCH_ADDR:$MC_OPENSEARCH_PORT} MC_SEARCH_INDEX_SHARDS=${MC_SEARCH_INDEX_SHARDS:-1} MC_SEARCH_INDEX_REPLICAS=${MC_SEARCH_INDEX_REPLICAS:-0}
+    local search_nodes
+    search_nodes=$(mc_backend_list opensearch "$MC_OPENSEARCH_ADDR" "$MC_OPENSEARCH_PORT" | sed 's|\([^,]*\)|http://\1|g')
+    export MC_OPENSEARCH_URL=${MC_OPENSEARCH_URL:-$search_nodes} MC_SEARCH_INDEX_SHARDS=${MC_SEARCH_INDEX_SHARDS:-1}
+    export MC_SEARCH_INDEX_REPLICAS=${MC_SEARCH_INDEX_REPLICAS:-$(( $(mc_backend_instances opensearch) - 1 ))}
     export MC_TLS_KEYSTORE=$MC_VAR/secrets/keystore.p12 MC_TLS_KEYSTORE_PASSWORD=$(cat "$MC_VAR/secrets/keystore-password")
     export MC_DKIM_KEYS=$(mc_dkim_keys_dir)
     export MC_JMAP_SIGNING_KEYSTORE=$MC_VAR/secrets/jmap-signing.p12 MC_JMAP_SIGNING_KEYSTORE_PASSWORD=$(cat "$MC_VAR/secrets/jmap-signing-password")

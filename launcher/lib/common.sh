@@ -46,6 +46,31 @@ MC_CASSANDRA_PORT=${MC_CASSANDRA_PORT:-9042}
 MC_OPENSEARCH_ADDR=${MC_OPENSEARCH_ADDR:-127.0.3.3}
 MC_OPENSEARCH_PORT=${MC_OPENSEARCH_PORT:-9200}
 
+# Replicated backends (./mailcluster up --ha): three RabbitMQ nodes, three Cassandra nodes, two
+# OpenSearch nodes. Instance N of a backend listens 10*(N-1) above its base address's last octet
+# (RabbitMQ 127.0.3.1, .11, .21; Cassandra .2, .12, .22; OpenSearch .3, .13) on the same ports.
+# The replicated stack keeps its data in var/ha/NAME, apart from the single-node stack's var/NAME:
+# the two never share data (a keyspace at replication factor 1 cannot simply grow to 3, nor can a
+# ring of three shrink back to one), so switching takes a `./mailcluster down`, not a migration.
+# The service scripts take the instance in MC_INSTANCE (default 1).
+mc_backend_instances() { # SERVICE -> how many instances of it run
+  if [ "$MC_HA" = 1 ]; then
+    case $1 in rabbitmq|cassandra) echo 3; return ;; opensearch) echo 2; return ;; esac
+  fi
+  echo 1
+}
+mc_instance_addr() { echo "${1%.*}.$(( ${1##*.} + 10 * ($2 - 1) ))"; }   # BASE_ADDR N
+mc_instance_name() { if [ "$2" = 1 ]; then echo "$1"; else echo "$1$2"; fi; }   # SERVICE N
+mc_instance_dir() { # SERVICE N
+  if [ "$MC_HA" = 1 ]; then echo "$MC_VAR/ha/$(mc_instance_name "$1" "$2")"; else echo "$MC_VAR/$1"; fi
+}
+# mc_backend_list SERVICE BASE_ADDR PORT -> "ADDR:PORT,ADDR:PORT,..." of every instance.
+mc_backend_list() {
+  local i list=""
+  for ((i = 1; i <= $(mc_backend_instances "$1"); i++)); do list+="${list:+,}$(mc_instance_addr "$2" "$i"):$3"; done
+  echo "$list"
+}
+
 mc_say()  { printf '%s\n' "mailcluster: $*" >&2; }
 mc_die()  { mc_say "ERROR: $*"; exit 1; }
 
@@ -187,6 +212,7 @@ MC_MAILBOX_TIERS=${MC_MAILBOX_TIERS:-}
 MC_BACKUP_MX=${MC_BACKUP_MX:-0}
 MC_WEBMAIL=${MC_WEBMAIL:-0}
 MC_MONITORING=${MC_MONITORING:-0}
+MC_HA=${MC_HA:-0}
 # Sizing profile: "default" (the cluster as the tests and benchmarks run it) or "small"
 # (./mailcluster up --small: one node of each type, sized for a small organisation on one
 # machine). The small profile's settings; any of them exported by hand still wins.

@@ -47,6 +47,14 @@ def kilobytes(pid):
     return rss, pss
 
 
+def wrappers(run_dir, vm_pid_file):
+    """The PID recorded for the wrapper of a RabbitMQ VM (rabbitmq2-vm.pid: rabbitmq2.pid), if any."""
+    try:
+        return [int(open(os.path.join(run_dir, vm_pid_file[:-len("-vm.pid")] + ".pid")).read().split()[0])]
+    except (OSError, ValueError, IndexError):
+        return []
+
+
 def main():
     run_dir = sys.argv[1]
     as_json = "--json" in sys.argv[2:]
@@ -62,6 +70,8 @@ def main():
         if not os.path.exists("/proc/%d" % pid):
             continue
         pids = tree(pid, children)
+        if name.endswith("-vm.pid") and any(pid in tree(other, children) for other in wrappers(run_dir, name)):
+            continue   # RabbitMQ's VM, counted in its live wrapper's row
         rss = pss = 0
         for each in pids:
             r, p = kilobytes(each)

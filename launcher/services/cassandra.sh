@@ -8,16 +8,24 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
-NAME=cassandra
+# Instance MC_INSTANCE (default 1) of the --ha stack's three (common.sh): its own address and
+# data, instance 1 the seed. The jars are shared (var/cassandra/lib).
+INSTANCE=${MC_INSTANCE:-1}
+NAME=$(mc_instance_name cassandra "$INSTANCE")
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/cassandra" && pwd)
-DIR=$MC_VAR/cassandra
-LIB=$DIR/lib
+SEED=$(mc_instance_addr "$MC_CASSANDRA_ADDR" 1)
+MC_CASSANDRA_ADDR=$(mc_instance_addr "$MC_CASSANDRA_ADDR" "$INSTANCE")
+DIR=$(mc_instance_dir cassandra "$INSTANCE")
+LIB=$MC_VAR/cassandra/lib
 DATA=$DIR/data
 VERSION=${MC_CASSANDRA_VERSION:-5.0.9}
 HEAP=${MC_CASSANDRA_HEAP:-768m}
 STORAGE_PORT=${MC_CASSANDRA_STORAGE_PORT:-7000}
 JMX_PORT=${MC_CASSANDRA_JMX_PORT:-7199}
 JAVA=${MC_CASSANDRA_JAVA:-java}
+# A node restarted under load replays its commit log first (53,659 mutations took 38 s in a
+# --ha fault run, the whole start a little over 3 minutes on a busy machine).
+START_TIMEOUT=${MC_CASSANDRA_START_TIMEOUT:-300}
 # How the commit log reaches the disk before a write is acknowledged (docs/benchmarks/durability.md):
 # batch (fsync before every acknowledgement, concurrent writes share one fsync), group (fsync every
 # MC_CASSANDRA_COMMITLOG_WINDOW, writes wait for it) or periodic (acknowledged at once, fsync every
@@ -36,7 +44,7 @@ install() {
   if [ "$(cat "$LIB/.installed" 2>/dev/null)" = "$VERSION" ]; then return 0; fi
   command -v mvn >/dev/null || mc_die "cassandra install needs Maven (mvn) on the PATH"
   mc_say "fetching Cassandra $VERSION and its dependencies from Maven Central"
-  local tmp=$DIR/lib.tmp
+  local tmp=$LIB.tmp
   rm -rf "$tmp"; mkdir -p "$tmp"
   mvn -q -B -f "$HERE/pom.xml" dependency:copy-dependencies \
       -Dcassandra.version="$VERSION" -DincludeScope=runtime \
@@ -58,12 +66,12 @@ probe() {
 # password of its own (var/secrets is the owner's only).
 tls_keystore() {
   local certs
-  certs=$(mc_backend_certificate cassandra "$MC_CASSANDRA_ADDR")
-  [ -s "$certs/cassandra-keystore-password" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$certs/cassandra-keystore-password")
-  (umask 077; openssl pkcs12 -export -in "$certs/cassandra-cert.pem" -inkey "$certs/cassandra-key.pem" -name cassandra \
-     -passout "file:$certs/cassandra-keystore-password" -out "$DIR/conf/keystore.p12" >>"$MC_LOG/keytool.log" 2>&1) \
-    || mc_die "could not make Cassandra's TLS keystore; see $MC_LOG/keytool.log"
-  echo "$certs/cassandra-keystore-password"
+  certs=$(mc_backend_certificate "$NAME" "$MC_CASSANDRA_ADDR")
+  [ -s "$certs/$NAME-keystore-password" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$certs/$NAME-keystore-password")
+  (umask 077; openssl pkcs12 -export -in "$certs/$NAME-cert.pem" -inkey "$certs/$NAME-key.pem" -name cassandra \
+     -passout "file:$certs/$NAME-keystore-password" -out "$DIR/conf/keystore.p12" >>"$MC_LOG/keytool.log" 2>&1) \
+    || mc_die "could not make $NAME's TLS keystore; see $MC_LOG/keytool.log"
+  echo "$certs/$NAME-keystore-password"
 }
 
 write_config() {
@@ -72,7 +80,8 @@ write_config() {
   password=$(cat "$(tls_keystore)")
   sed -e "s|@ADDR@|$MC_CASSANDRA_ADDR|g" -e "s|@PORT@|$MC_CASSANDRA_PORT|g" \
       -e "s|@KEYSTORE@|$DIR/conf/keystore.p12|g" -e "s|@KEYSTORE_PASSWORD@|$password|g" \
-      -e "s|@STORAGE_PORT@|$STORAGE_PORT|g" -e "s|@DATA@|$DATA|g" \
+      -e "s|@STORAGE_PORT@|$STORAGE_PORT|g" -e "s|@DATA@|$DATA|g" -e "s|@SEED@|$SEED|g" \
+      -e "s|@REPLICATION_FACTOR@|$(mc_backend_instances cassandra)|g" \
       -e "s|^@COMMITLOG_SYNC@\$|$COMMITLOG_LINES|" \
       "$HERE/cassandra.yaml" > "$DIR/conf/cassandra.yaml"
   chmod 600 "$DIR/conf/cassandra.yaml"   # it holds the keystore password
@@ -91,11 +100,12 @@ jvm_args() {
 -Xms$HEAP
 -Xmx$HEAP
 -XX:+ExitOnOutOfMemoryError
--XX:ErrorFile=$MC_LOG/cassandra-hs_err_%p.log
+-XX:ErrorFile=$MC_LOG/$NAME-hs_err_%p.log
 -Dcassandra-foreground=yes
 -Dcassandra.config=file://$DIR/conf/cassandra.yaml
 -Dcassandra.storagedir=$DATA
 -Dcassandra.logdir=$MC_LOG
+-Dcassandra.logname=$NAME
 -Dcassandra.triggers_dir=$DIR/triggers
 -Dcassandra.skip_wait_for_gossip_to_settle=0
 -Dcassandra.ring_delay_ms=1000
@@ -117,13 +127,13 @@ start() {
   if mc_pid $NAME >/dev/null; then
     probe >/dev/null 2>&1 && return 0
     # Ours and still starting (or stuck): wait for it rather than start another.
-    mc_wait $NAME 180 probe
+    mc_wait $NAME "$START_TIMEOUT" probe
     return
   fi
   local port
   for port in "$MC_CASSANDRA_PORT" "$STORAGE_PORT" "$JMX_PORT"; do
     mc_port_free "$MC_CASSANDRA_ADDR" "$port" \
-      || mc_die "cassandra cannot start: $MC_CASSANDRA_ADDR:$port is already taken by another process"
+      || mc_die "$NAME cannot start: $MC_CASSANDRA_ADDR:$port is already taken by another process"
   done
   write_config
   mkdir -p "$DIR/tmp"
@@ -136,14 +146,14 @@ start() {
      && setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock true 2>/dev/null; then
     wrap=(setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock)
   fi
-  echo "=== $(date -Is) starting Cassandra $VERSION on $MC_CASSANDRA_ADDR:$MC_CASSANDRA_PORT" >>"$MC_LOG/$NAME.log"
+  echo "=== $(date -Is) starting Cassandra $VERSION ($NAME) on $MC_CASSANDRA_ADDR:$MC_CASSANDRA_PORT" >>"$MC_LOG/$NAME.log"
   # setsid and setpriv exec, so $! is the JVM itself.
   (cd "$DIR" && exec setsid "${wrap[@]}" "$JAVA" "${args[@]}" -cp "$LIB/*" \
      org.apache.cassandra.service.CassandraDaemon </dev/null >>"$MC_LOG/$NAME.log" 2>&1) &
   echo $! > "$MC_RUN/$NAME.pid"
   # On failure a dead JVM's pid file goes; a live but unhealthy one stays
   # recorded, so that stop can still end it.
-  mc_wait $NAME 180 probe || { mc_pid $NAME >/dev/null || rm -f "$MC_RUN/$NAME.pid"; return 1; }
+  mc_wait $NAME "$START_TIMEOUT" probe || { mc_pid $NAME >/dev/null || rm -f "$MC_RUN/$NAME.pid"; return 1; }
 }
 
 stop() {

@@ -26,9 +26,15 @@ OS_VERSION=2.19.1
 OS_COORDS="org.opensearch.distribution.integ-test-zip:opensearch:$OS_VERSION:zip"
 OS_MODULES=(lang-painless analysis-common reindex)
 OS_SRC=$MC_ROOT/launcher/services/opensearch
-OS_BASE=$MC_VAR/opensearch
-OS_DIST=$OS_BASE/dist/opensearch-$OS_VERSION
-OS_MARKER=$OS_BASE/dist/.installed
+# Instance MC_INSTANCE (default 1) of the --ha stack's two (common.sh): its own address,
+# configuration and data; the install in var/opensearch/dist is shared.
+INSTANCE=${MC_INSTANCE:-1}
+NAME=$(mc_instance_name opensearch "$INSTANCE")
+OS_FIRST_ADDR=$MC_OPENSEARCH_ADDR
+MC_OPENSEARCH_ADDR=$(mc_instance_addr "$OS_FIRST_ADDR" "$INSTANCE")
+OS_BASE=$(mc_instance_dir opensearch "$INSTANCE")
+OS_DIST=$MC_VAR/opensearch/dist/opensearch-$OS_VERSION
+OS_MARKER=$MC_VAR/opensearch/dist/.installed
 OS_CONF=$OS_BASE/config
 OS_DATA=$OS_BASE/data
 OS_LOGS=$OS_BASE/logs
@@ -91,7 +97,7 @@ cmd_install() {
     os_ensure_user
     return 0
   fi
-  if mc_pid opensearch >/dev/null; then
+  if mc_pid $NAME >/dev/null; then
     mc_die "opensearch is running from the install that needs replacing; run: bash $0 stop"
   fi
   command -v mvn >/dev/null || mc_die "opensearch install needs Maven (mvn) on the PATH"
@@ -106,7 +112,7 @@ cmd_install() {
     [ -s "$zip" ] || mc_die "opensearch: $zip missing after the Maven fetch; see $MC_LOG/maven-fetch.log"
   fi
 
-  local staging="$OS_BASE/dist/.staging.$$"
+  local staging="$MC_VAR/opensearch/dist/.staging.$$"
   rm -rf "$staging"
   mkdir -p "$staging"
   # shellcheck disable=SC2064
@@ -156,7 +162,7 @@ os_health() {
 
 cmd_probe() {
   local s
-  s=$(os_health) && [ -n "$s" ] || { mc_say "opensearch not healthy at $OS_URL"; return 1; }
+  s=$(os_health) && [ -n "$s" ] || { mc_say "$NAME not healthy at $OS_URL"; return 1; }
   echo "opensearch $s"
 }
 
@@ -177,8 +183,24 @@ os_write_config() {
     -e "s|@DATA@|$OS_DATA|g"
     -e "s|@LOGS@|$OS_LOGS|g"
     -e "s|@HEAP@|$MC_OPENSEARCH_HEAP|g"
+    -e "s|@NODE_NAME@|opensearch-$INSTANCE|g"
   )
-  sed "${subst[@]}" "$OS_SRC/opensearch.yml" >"$OS_CONF/opensearch.yml"
+  {
+    sed "${subst[@]}" "$OS_SRC/opensearch.yml"
+    if [ "$(mc_backend_instances opensearch)" = 1 ]; then
+      echo "discovery.type: single-node"
+    else
+      # --ha: the instances find each other at their transport ports; on the very first start
+      # they elect a cluster manager among themselves
+      local i seeds="" names=""
+      for ((i = 1; i <= $(mc_backend_instances opensearch); i++)); do
+        seeds+="${seeds:+, }\"$(mc_instance_addr "$OS_FIRST_ADDR" "$i"):$MC_OPENSEARCH_TRANSPORT_PORT\""
+        names+="${names:+, }opensearch-$i"
+      done
+      echo "discovery.seed_hosts: [$seeds]"
+      echo "cluster.initial_cluster_manager_nodes: [$names]"
+    fi
+  } >"$OS_CONF/opensearch.yml"
   sed "${subst[@]}" "$OS_SRC/jvm.options" >"$OS_CONF/jvm.options"
   cp "$OS_DIST/config/log4j2.properties" "$OS_CONF/log4j2.properties"
   # The node writes its keystore into config/ on first start.
@@ -203,21 +225,21 @@ os_grant_traverse() {
 
 cmd_start() {
   local pid
-  if pid=$(mc_pid opensearch); then
+  if pid=$(mc_pid $NAME); then
     if [ -n "$(os_health)" ]; then
-      mc_say "opensearch already running (pid $pid) at $OS_URL"
+      mc_say "$NAME already running (pid $pid) at $OS_URL"
       return 0
     fi
-    mc_say "opensearch already starting (pid $pid), waiting for it"
-    mc_wait opensearch "$OS_START_TIMEOUT" cmd_probe || exit 1
+    mc_say "$NAME already starting (pid $pid), waiting for it"
+    mc_wait $NAME "$OS_START_TIMEOUT" cmd_probe || exit 1
     return 0
   fi
-  rm -f "$MC_RUN/opensearch.pid"
+  rm -f "$MC_RUN/$NAME.pid"
 
   local p
   for p in "$MC_OPENSEARCH_PORT" "$MC_OPENSEARCH_TRANSPORT_PORT"; do
     mc_port_free "$MC_OPENSEARCH_ADDR" "$p" \
-      || mc_die "opensearch cannot start: $MC_OPENSEARCH_ADDR:$p is already in use by another process$(os_port_owner "$MC_OPENSEARCH_ADDR" "$p")"
+      || mc_die "$NAME cannot start: $MC_OPENSEARCH_ADDR:$p is already in use by another process$(os_port_owner "$MC_OPENSEARCH_ADDR" "$p")"
   done
 
   os_installed || cmd_install
@@ -232,7 +254,7 @@ cmd_start() {
     mc_die "opensearch: user '$OS_USER' cannot read $OS_DIST or write $OS_DATA (check the permissions of the directories above $MC_VAR)"
   fi
 
-  printf '=== %s mailcluster: starting opensearch on %s (heap %s)\n' "$(date -Is)" "$OS_URL" "$MC_OPENSEARCH_HEAP" >>"$MC_LOG/opensearch.log"
+  printf '=== %s mailcluster: starting $NAME on %s (heap %s)\n' "$(date -Is)" "$OS_URL" "$MC_OPENSEARCH_HEAP" >>"$MC_LOG/$NAME.log"
   local t0=$SECONDS
   # Foreground mode (no -d) in the background: setsid, setpriv, env and
   # bin/opensearch all exec, so $! ends up being the JVM's own pid.
@@ -245,29 +267,29 @@ cmd_start() {
       OPENSEARCH_PATH_CONF="$OS_CONF" \
       OPENSEARCH_TMPDIR="$OS_TMP" \
       "$OS_DIST/bin/opensearch"
-  ) </dev/null >>"$MC_LOG/opensearch.log" 2>&1 &
-  echo $! >"$MC_RUN/opensearch.pid"
+  ) </dev/null >>"$MC_LOG/$NAME.log" 2>&1 &
+  echo $! >"$MC_RUN/$NAME.pid"
 
-  if ! mc_wait opensearch "$OS_START_TIMEOUT" cmd_probe; then
-    mc_stop_pid opensearch 30
+  if ! mc_wait $NAME "$OS_START_TIMEOUT" cmd_probe; then
+    mc_stop_pid $NAME 30
     exit 1
   fi
-  pid=$(mc_pid opensearch)
-  mc_say "opensearch healthy at $OS_URL (pid $pid, $((SECONDS - t0))s)"
+  pid=$(mc_pid $NAME)
+  mc_say "$NAME healthy at $OS_URL (pid $pid, $((SECONDS - t0))s)"
 }
 
 cmd_stop() {
   local pid
-  if pid=$(mc_pid opensearch); then
-    mc_stop_pid opensearch 60
-    mc_say "opensearch stopped (was pid $pid)"
+  if pid=$(mc_pid $NAME); then
+    mc_stop_pid $NAME 60
+    mc_say "$NAME stopped (was pid $pid)"
   else
-    rm -f "$MC_RUN/opensearch.pid"
-    mc_say "opensearch not running"
+    rm -f "$MC_RUN/$NAME.pid"
+    mc_say "$NAME not running"
   fi
 }
 
-cmd_status() { mc_status_line opensearch "$MC_OPENSEARCH_ADDR:$MC_OPENSEARCH_PORT" "$(mc_pid opensearch || echo -)" cmd_probe; }
+cmd_status() { mc_status_line $NAME "$MC_OPENSEARCH_ADDR:$MC_OPENSEARCH_PORT" "$(mc_pid $NAME || echo -)" cmd_probe; }
 
 cmd_purge() {
   cmd_stop

@@ -192,6 +192,52 @@ FAULTS = {
 }
 
 
+def rabbitmq_leader(queue):
+    """The RabbitMQ instance (rabbitmq, rabbitmq2, ...) leading a quorum queue, asked of the first
+    node whose management API answers."""
+    leader = cluster.rabbitmq_management("GET", "/api/queues/%2F/" + queue)["leader"]   # mailcluster2@localhost
+    return "rabbitmq" + leader.split("@")[0][len("mailcluster"):]
+
+
+def opensearch_not_manager():
+    """The OpenSearch instance that is not the elected cluster manager: with two nodes, only the
+    manager holds the vote, so the other is the one whose loss the cluster survives."""
+    manager = cluster.opensearch("/_cat/cluster_manager?format=json")[0]["node"]   # opensearch-2
+    index = 2 if manager == "opensearch-1" else 1
+    return "opensearch" if index == 1 else f"opensearch{index}"
+
+
+def kill_and_restart(name, pause):
+    """kill -9 of one backend instance (a function of nothing: decided when the fault starts),
+    down `pause` seconds, then started again."""
+    target = {}
+
+    def kill():
+        target["name"] = name() if callable(name) else name
+        return ("./mailcluster", "kill", target["name"])
+
+    return [(lambda: f"kill -9 {target.get('name', '?')}", kill), ("wait", pause),
+            (lambda: f"restart {target['name']}", lambda: ("./mailcluster", "start", target["name"]))]
+
+
+RABBITMQ_NODES = ["rabbitmq", "rabbitmq2", "rabbitmq3"]
+CASSANDRA_NODES = ["cassandra", "cassandra2", "cassandra3"]
+OPENSEARCH_NODES = ["opensearch", "opensearch2"]
+# On the replicated backends (./mailcluster up --ha): the loss of one backend machine.
+HA_FAULTS = {
+    "rabbitmq-leader-kill": ("kill -9 of the RabbitMQ node leading the MX spool's quorum queue (the first hop of "
+                             "every accepted message), under load; it stays down 30 s, then is restarted and rejoins.",
+                             kill_and_restart(lambda: rabbitmq_leader("JamesMailQueue-workqueue-mx-spool"), 30),
+                             RABBITMQ_NODES),
+    "cassandra-kill": ("kill -9 of one Cassandra node (cassandra2) of three under load; writes and reads go on at "
+                       "QUORUM on the other two; it stays down 30 s, then is restarted (hints replay what it missed).",
+                       kill_and_restart("cassandra2", 30), CASSANDRA_NODES),
+    "opensearch-kill": ("kill -9 of the OpenSearch node that is not the elected cluster manager, under load; the "
+                        "index's replica on the other node takes over; it stays down 30 s, then is restarted.",
+                        kill_and_restart(opensearch_not_manager, 30), OPENSEARCH_NODES),
+}
+FAULTS.update(HA_FAULTS)
+
 # Faults whose load is users' outbound mail (through smtp-lb to the remote MX), not inbound.
 OUTBOUND_FAULTS = {"submission-kill"}
 
@@ -271,7 +317,10 @@ class FaultInjector:
                 if label == "wait":
                     time.sleep(action)
                     continue
-                code, output = sh(*action)
+                # a step may be decided when it runs (which backend node leads now)
+                command = action() if callable(action) else action
+                label = label() if callable(label) else label
+                code, output = sh(*command)
                 self._event(f"{label}: exit {code}" + (f" ({output.splitlines()[-1]})" if output else ""))
         finally:
             self.finished_at = time.time()
@@ -301,7 +350,7 @@ def restore_health(own, events, wait=180):
             return []
         for name in (n for n in bad if n in own and n not in restarted and cluster.component_pids([n]) == {}):
             # its process is gone: start it (a live but unhealthy one is given the time to recover)
-            script = (("bash", f"launcher/services/{name}.sh", "start") if name in ("rabbitmq", "cassandra")
+            script = (("./mailcluster", "start", name) if re.fullmatch(r"(rabbitmq|cassandra|opensearch)\d*", name)
                       else ("bash", "launcher/nodes.sh", "start-one", name))
             code, _ = sh(*script)
             restarted.add(name)
@@ -337,10 +386,18 @@ def cmd_chaos(args):
     if wait_healthy(300):
         require_healthy()
     env = cluster.env()
-    names = [n.strip() for n in args.faults.split(",") if n.strip()]
+    ha = env.get("MAILCLUSTER_HA") == "1"
+    # by default the faults of the running stack: a backend node's loss on the replicated one,
+    # the nodes' losses and the backends' restarts on the single-node one
+    names = [n.strip() for n in (args.faults or ",".join(n for n in FAULTS if (n in HA_FAULTS) == ha)).split(",")
+             if n.strip()]
     unknown = [n for n in names if n not in FAULTS]
     if unknown:
         sys.exit(f"mailcluster chaos: unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+    if not ha and set(names) & set(HA_FAULTS):
+        sys.exit(f"mailcluster chaos: {', '.join(set(names) & set(HA_FAULTS))} need the replicated backends: "
+                 "./mailcluster down; ./mailcluster up --ha")
+    report_name = "chaos-ha" if ha else "chaos"
     users = bench_users(env["MAILCLUSTER_DOMAIN"], args.users)
     webadmin = cluster.WebAdmin(cluster.webadmin_urls(env["MAILCLUSTER_WEBADMIN"]), env["MAILCLUSTER_WEBADMIN_AUTH"])
     create_users(webadmin, users)
@@ -361,6 +418,12 @@ def cmd_chaos(args):
                   "cluster's error repositories (webadmin /mailRepositories), from where an operator can "
                   "reprocess it; for the recipient it is missing all the same."],
     }
+    if ha:
+        # the replicated stack really is replicated before anything is killed
+        document["membership_before"] = cluster.ha_membership()
+        if document["membership_before"]["problems"]:
+            sys.exit("mailcluster chaos: the replicated backends are not complete: "
+                     + "; ".join(document["membership_before"]["problems"]))
     for name in names:
         description, steps, own = FAULTS[name]
         not_ready = wait_healthy(300)
@@ -412,10 +475,14 @@ def cmd_chaos(args):
                  "harness_failure": failure,
                  "recovery_seconds": round(injector.finished_at - injector.started_at, 1) if injector.started_at else None,
                  "healthy_after": not unhealthy_after, "unhealthy_after": unhealthy_after}
+        if ha:
+            # the node killed is back in its cluster (RabbitMQ, Cassandra's ring, OpenSearch's)
+            fault["membership_after"] = cluster.ha_membership()
+            fault["healthy_after"] = fault["healthy_after"] and not fault["membership_after"]["problems"]
         document["faults"].append(fault)
         # written after every fault, so that an interrupted series still leaves its figures
-        report.write_json(os.path.join(args.out, "chaos.json"), document)
-        with open(os.path.join(args.out, "chaos.md"), "w") as f:
+        report.write_json(os.path.join(args.out, report_name + ".json"), document)
+        with open(os.path.join(args.out, report_name + ".md"), "w") as f:
             f.write(report.chaos_markdown(document))
         if run:
             say(f"fault {name}: accepted {run['accepted']}, delivered {run['delivered']}, lost {run['lost']}, "
@@ -432,7 +499,7 @@ def cmd_chaos(args):
         print(f"{f['name']:18s} accepted {r['accepted']}, delivered {r['delivered']}, lost {r['lost']} "
               f"(in error repositories: {r.get('lost_in_error_repositories')}), duplicated {r['duplicated']}, "
               f"temporary failures {r['temporary_failures']} {r['temporary_failures_by_kind']}")
-    print(f"reports: {args.out}/chaos.json, chaos.md")
+    print(f"reports: {args.out}/{report_name}.json, {report_name}.md")
     # a run that had nothing accepted proved nothing: it fails too
     ok = all(f["run"] and f["run"]["accepted"] > 0 and f["run"]["lost"] == 0 and f["healthy_after"] for f in document["faults"])
     return 0 if ok else 1
@@ -476,7 +543,8 @@ def main(argv):
     chaos = verbs.add_parser("chaos", help="fault runs under load, with the accounting of every message")
     chaos.add_argument("--messages", type=int, default=1000, help="messages per fault")
     chaos.add_argument("--concurrency", type=int, default=4)
-    chaos.add_argument("--faults", default=",".join(FAULTS), help="comma-separated, among: " + ", ".join(FAULTS))
+    chaos.add_argument("--faults", default=None, help="comma-separated, among: " + ", ".join(FAULTS)
+                       + " (default: those of the running stack; the last three need ./mailcluster up --ha)")
     chaos.add_argument("--drain", type=int, default=300, help="bounded wait for delivery after recovery, seconds")
     chaos.add_argument("--searchable-within", type=int, default=300,
                        help="how long after delivery every delivered message must be found by IMAP SEARCH, seconds")

@@ -43,8 +43,9 @@ def status():
 def durability():
     """What a `250` of the cluster survives, from the running backends' own configuration."""
     settings = {}
+    ha = env().get("MAILCLUSTER_HA") == "1"
     try:
-        with open(os.path.join(VAR, "cassandra", "conf", "cassandra.yaml")) as f:
+        with open(os.path.join(VAR, *(("ha",) if ha else ()), "cassandra", "conf", "cassandra.yaml")) as f:
             for line in f:
                 key, _, value = line.partition(":")
                 if key.startswith("commitlog_sync"):
@@ -55,13 +56,97 @@ def durability():
     window = {"periodic": settings.get("commitlog_sync_period"),
               "group": settings.get("commitlog_sync_group_window")}.get(mode)
     synced = mode in ("batch", "group")
-    return (f"the message is in Cassandra (blob store, one node) with `commitlog_sync: {mode}`"
+    return (f"the message is in Cassandra (blob store, " + ("three nodes, written at QUORUM" if ha else "one node")
+            + f") with `commitlog_sync: {mode}`"
             + (f" ({window})" if window else "")
             + (": the commit log is fsynced before a write is acknowledged, so before the `250`; "
                if synced else ": a write is acknowledged before its commit log is fsynced, so a power cut can "
                "lose up to that period of accepted mail; ")
             + "its reference in a durable RabbitMQ queue, persistent, acknowledged by a publisher confirm "
               "(RabbitMQ confirms a persistent message once it is on disk).")
+
+
+def _get_json(url, headers=None):
+    import json
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def rabbitmq_management(method, path):
+    """A GET of RabbitMQ's management API, from the first broker node that answers."""
+    import base64
+    values = env()
+    port = host_port(values["MAILCLUSTER_RABBITMQ_MANAGEMENT"].split("//")[1], 15672)[1]
+    auth = {"Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()}
+    last = None
+    for node in values["MAILCLUSTER_RABBITMQ_NODES"].split(","):
+        try:
+            return _get_json(f"http://{host_port(node, 5672)[0]}:{port}{path}", auth)
+        except OSError as e:
+            last = e
+    raise RuntimeError(f"no RabbitMQ management API answers: {last}")
+
+
+def opensearch(path):
+    """A GET of OpenSearch's REST API, from the first node that answers."""
+    last = None
+    for node in env()["MAILCLUSTER_OPENSEARCH_NODES"].split(","):
+        try:
+            return _get_json(f"http://{node}{path}")
+        except OSError as e:
+            last = e
+    raise RuntimeError(f"no OpenSearch node answers: {last}")
+
+
+def ha_membership():
+    """What each replicated backend says of its own membership (./mailcluster up --ha), and the
+    problems found: every RabbitMQ node running in one cluster, every mail queue a quorum queue
+    with a member on each node, every Cassandra node up in one ring, every OpenSearch node in the
+    cluster and the index with its replica assigned."""
+    values = env()
+    expected = {name: len(values[f"MAILCLUSTER_{name.upper()}_NODES"].split(","))
+                for name in ("rabbitmq", "cassandra", "opensearch")}
+    problems = []
+    nodes = rabbitmq_management("GET", "/api/nodes?columns=name,running")
+    running = sorted(n["name"] for n in nodes if n.get("running"))
+    if len(running) != expected["rabbitmq"]:
+        problems.append(f"RabbitMQ: {len(running)} of {expected['rabbitmq']} nodes running ({', '.join(running)})")
+    queues = {q["name"]: (q.get("type"), len(q.get("members") or []))
+              for q in rabbitmq_management("GET", "/api/queues?columns=name,type,members")
+              if q["name"].startswith("JamesMailQueue-workqueue-")}
+    for name, (kind, members) in sorted(queues.items()):
+        if kind != "quorum" or members != expected["rabbitmq"]:
+            problems.append(f"RabbitMQ: {name} is a {kind} queue with {members} members")
+    if not queues:
+        problems.append("RabbitMQ: no mail queue declared")
+    # the event bus's queues, which James declares classic: mirrored on every node (docs/ha.md)
+    events = rabbitmq_management("GET", "/api/queues?columns=name,type,policy,slave_nodes")
+    unmirrored = [q["name"] for q in events if q["name"].startswith(("mailboxEvent-", "jmapEvent-"))
+                  and len(q.get("slave_nodes") or []) != expected["rabbitmq"] - 1]
+    if unmirrored:
+        problems.append(f"RabbitMQ: event bus queues not mirrored on every node: {', '.join(sorted(unmirrored))}")
+    peers = {}
+    for node in values["MAILCLUSTER_CASSANDRA_NODES"].split(","):
+        host, port = host_port(node, 9042)
+        out = subprocess.run(["python3", os.path.join(ROOT, "launcher", "services", "cassandra", "cql_probe.py"),
+                              host, str(port), "SELECT peer FROM system.peers"], capture_output=True, text=True, timeout=60)
+        peers[node] = sorted(out.stdout.split()) if out.returncode == 0 else None
+        if out.returncode != 0:
+            problems.append(f"Cassandra: {node} does not answer ({out.stderr.strip()[-160:]})")
+        elif len(peers[node]) != expected["cassandra"] - 1:
+            problems.append(f"Cassandra: {node} knows {len(peers[node])} peers, not {expected['cassandra'] - 1}")
+    search_nodes = sorted(n["name"] for n in opensearch("/_cat/nodes?format=json&h=name"))
+    if len(search_nodes) != expected["opensearch"]:
+        problems.append(f"OpenSearch: {len(search_nodes)} of {expected['opensearch']} nodes ({', '.join(search_nodes)})")
+    unassigned = [f"{s['index']}/{s['shard']}{s['prirep']}" for s in opensearch("/_cat/shards?format=json")
+                  if s["state"] != "STARTED" and not s["index"].startswith(".")]
+    if unassigned:
+        problems.append(f"OpenSearch: shards not started: {', '.join(unassigned)}")
+    return {"rabbitmq_nodes": running, "mail_queues": {k: f"{t}, {m} members" for k, (t, m) in queues.items()},
+            "event_bus_queues_mirrored": sum(1 for q in events if q["name"].startswith(("mailboxEvent-", "jmapEvent-")))
+            - len(unmirrored),
+            "cassandra_peers": peers, "opensearch_nodes": search_nodes, "problems": problems}
 
 
 def unhealthy():
@@ -82,9 +167,9 @@ def component_pids(names):
     """{name: live pid} for the cluster's components, from the launcher's PID files."""
     pids = {}
     for name in names:
-        if name == "rabbitmq":
+        if re.fullmatch(r"rabbitmq\d*", name):
             # the launcher's rabbitmq.pid is the wrapper script; the broker VM records its own
-            pid = _read_pid(os.path.join(VAR, "rabbitmq", "beam.pid"))
+            pid = _read_pid(os.path.join(RUN, f"{name}-vm.pid"))
         else:
             pid = _read_pid(os.path.join(RUN, f"{name}.pid"))
         if pid:

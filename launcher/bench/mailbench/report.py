@@ -217,24 +217,29 @@ def chaos_markdown(document):
              "in its mailbox exactly once, and found by IMAP SEARCH on its Message-ID.", "",
              f"Machine: {m.get('cores')} cores, {m.get('ram_gb')} GB RAM, kernel {m.get('kernel')}.", "",
              "| fault | sent | accepted | not accepted |  delivered | lost (in an error repository) | duplicated (resent by the sender) | "
-             "delivered without 250 | searchable (unsearchable) | temp failures | recovery | healthy after |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "delivered without 250 | searchable (unsearchable) | temp failures | longest stall: 250s, deliveries | recovery | healthy after |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for fault in document["faults"]:
         run = fault["run"]
         if run is None:
-            lines.append(f"| {fault['name']} | harness failure: {fault['harness_failure']} |" + " |" * 11)
+            lines.append(f"| {fault['name']} | harness failure: {fault['harness_failure']} |" + " |" * 12)
             continue
         kinds = ", ".join(f"{k}: {v}" for k, v in run["temporary_failures_by_kind"].items())
         lines.append(f"| {fault['name']} | {run['sent']} | {run['accepted']} | {run['not_accepted']} | {run['delivered']} | "
                      f"{run['lost']} ({run.get('lost_in_error_repositories', '–')}) | "
                      f"{run['duplicated']} ({run.get('duplicated_after_unanswered_data', '–')}) | "
                      f"{run['delivered_without_250']} | {searchable_cell(run)} | {run['temporary_failures']}"
-                     f"{f' ({kinds})' if kinds else ''} | {fault.get('recovery_seconds', '–')} s | "
+                     f"{f' ({kinds})' if kinds else ''} | {run.get('longest_accept_stall_seconds', '–')} s, "
+                     f"{run.get('longest_delivery_stall_seconds', '–')} s | {fault.get('recovery_seconds', '–')} s | "
                      f"{'yes' if fault['healthy_after'] else 'NO: ' + ', '.join(fault['unhealthy_after'])} |")
     lines.append("")
+    if document.get("membership_before"):
+        lines += ["Replicated backends before the faults: " + membership_text(document["membership_before"]), ""]
     for fault in document["faults"]:
         lines += [f"## {fault['name']}", "", fault["description"], ""]
         lines += [f"- {e}" for e in fault["events"]]
+        if fault.get("membership_after"):
+            lines.append("- after the fault: " + membership_text(fault["membership_after"]))
         if fault["run"] is None:
             lines.append("")
             continue
@@ -258,6 +263,15 @@ def chaos_markdown(document):
     if document.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in document["notes"]] + [""]
     return "\n".join(lines)
+
+
+def membership_text(membership):
+    text = (f"RabbitMQ nodes running: {', '.join(membership['rabbitmq_nodes'])}; mail queues: "
+            + ", ".join(f"{q.replace('JamesMailQueue-workqueue-', '')} ({v})" for q, v in membership["mail_queues"].items())
+            + f"; event bus queues mirrored on every node: {membership.get('event_bus_queues_mirrored', '–')}"
+            + f"; Cassandra: {sum(1 for p in membership['cassandra_peers'].values() if p is not None)} nodes answering, "
+            f"each with its peers; OpenSearch nodes: {', '.join(membership['opensearch_nodes'])}")
+    return text + (f". PROBLEMS: {'; '.join(membership['problems'])}" if membership["problems"] else "")
 
 
 def searchable_cell(run):

@@ -231,6 +231,9 @@ def account(target, workload, count, concurrency, stats, deliveries, sampler, st
         "resources": sampler.summary(),
         "machine_cpu_busy_percent": round(100 * busy / total, 1) if total else None,
         "watch_errors": deliveries.errors,
+        # the longest time without a new 250, and without a new delivery, while each was going on
+        "longest_accept_stall_seconds": _longest_gap(accept_times),
+        "longest_delivery_stall_seconds": _longest_gap(visible_times),
         # raw series for the charts (seconds since the run started)
         "series": {
             "accepted_at": [round(t - started, 3) for t in accept_times],
@@ -253,6 +256,11 @@ def _reason(error):
     if "deadline" in error:
         return "deadline"
     return " ".join(error.split(" ")[:2])   # stage and code of a 5xx
+
+
+def _longest_gap(times):
+    ordered = sorted(times)
+    return _round(max((b - a for a, b in zip(ordered, ordered[1:])), default=None))
 
 
 def _round(value):

@@ -44,10 +44,15 @@ public final class LocalCluster {
     }
 
     public Result run(Duration timeout, String... args) {
+        return run(timeout, Map.of(), args);
+    }
+
+    /** {@link #run(Duration, String...)} with extra environment, e.g. {@code MC_HA=1}. */
+    public Result run(Duration timeout, Map<String, String> environment, String... args) {
         List<String> command = new java.util.ArrayList<>();
         command.add(root.resolve("mailcluster").toString());
         command.addAll(List.of(args));
-        return execute(timeout, Map.of(), command);
+        return execute(timeout, environment, command);
     }
 
     /**

@@ -78,15 +78,32 @@ class LauncherLifecycleTest {
         assertThat(cluster.unhealthyComponents()).isEmpty();
     }
 
+    @Test
+    @Order(3)
+    void theReplicatedBackendsWaitUntilTheSingleNodeOnesAreDown(LocalCluster cluster) {
+        // What --ha runs (docs/ha.md): every backend instance on an address of its own.
+        LocalCluster.Result ha = cluster.run(Duration.ofMinutes(1), java.util.Map.of("MC_HA", "1"), "env");
+        assertThat(ha.output())
+            .contains("MAILCLUSTER_RABBITMQ_NODES='127.0.3.1:5673,127.0.3.11:5673,127.0.3.21:5673'")
+            .contains("MAILCLUSTER_CASSANDRA_NODES='127.0.3.2:9042,127.0.3.12:9042,127.0.3.22:9042'")
+            .contains("MAILCLUSTER_OPENSEARCH_NODES='127.0.3.3:9200,127.0.3.13:9200'");
+        assertThat(cluster.run(Duration.ofMinutes(1), "env").output())
+            .contains("MAILCLUSTER_HA='0'").contains("MAILCLUSTER_CASSANDRA_NODES='127.0.3.2:9042'");
+
+        // Both stacks use the same addresses with data of their own: switching takes a down.
+        LocalCluster.Result up = cluster.run(Duration.ofMinutes(2), "up", "--ha");
+        assertThat(up.exitCode()).as(up.output()).isNotZero();
+        assertThat(up.output()).contains("the backends run single-node now").contains("./mailcluster down first");
+        assertThat(cluster.run(Duration.ofMinutes(1), "env").output()).as("the recorded shape is unchanged")
+            .contains("MAILCLUSTER_HA='0'");
+        assertThat(cluster.unhealthyComponents()).isEmpty();
+    }
+
     private static List<Long> recordedPids(Path root) throws IOException {
         List<Long> pids = new ArrayList<>();
         List<Path> files = new ArrayList<>();
         try (Stream<Path> run = Files.list(root.resolve("var/run"))) {
             run.filter(p -> p.toString().endsWith(".pid")).forEach(files::add);
-        }
-        Path rabbitVm = root.resolve("var/rabbitmq/beam.pid");
-        if (Files.exists(rabbitVm)) {
-            files.add(rabbitVm);
         }
         for (Path file : files) {
             String content = Files.readString(file).trim();

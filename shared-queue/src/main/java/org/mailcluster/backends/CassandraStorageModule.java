@@ -29,6 +29,7 @@ import com.datastax.oss.driver.api.core.CqlSessionBuilder;
 import com.datastax.oss.driver.api.core.DriverException;
 import com.datastax.oss.driver.api.core.config.DefaultDriverOption;
 import com.datastax.oss.driver.api.core.config.DriverConfigLoader;
+import com.datastax.oss.driver.api.core.loadbalancing.NodeDistance;
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 import com.google.inject.Scopes;
@@ -64,7 +65,7 @@ public class CassandraStorageModule extends AbstractModule {
     }
 
     /**
-     * Opens raw sessions bound to the keyspace (created if absent). Connection is retried while
+     * Creates the schema, then opens raw sessions bound to the keyspace. Connection is retried while
      * Cassandra comes up, as configured by cassandra.retryConnection.*.
      *
      * <p>Written here rather than taken from James's ClusterFactory: that one checks the
@@ -123,12 +124,8 @@ public class CassandraStorageModule extends AbstractModule {
             throw new IllegalStateException("Cassandra at " + cluster.getHosts() + " is not reachable" + tls.explain(last), last);
         }
 
+        /** On the keyspace {@link #createSchemaThroughOneNode} made. */
         private CqlSession connectOnce() {
-            try (CqlSession bootstrap = builder().build()) {
-                if (cluster.shouldCreateKeyspace()) {
-                    KeyspaceFactory.createKeyspace(keyspace, bootstrap).block();
-                }
-            }
             CqlSession session = builder().withKeyspace(keyspace.getKeyspace()).build();
             try {
                 session.execute("SELECT release_version FROM system.local");
@@ -149,6 +146,78 @@ public class CassandraStorageModule extends AbstractModule {
             cluster.getUsername().ifPresent(user -> builder.withAuthCredentials(user, cluster.getPassword().orElse("")));
             return tls.applyTo(builder);
         }
+
+        /**
+         * Creates the keyspace and every missing table and type through a single Cassandra node:
+         * the first of cassandra.nodes that answers, the same one for every mail node. Nodes
+         * starting together (a Kubernetes roll-out, ./mailcluster up --ha) would otherwise send
+         * the same CREATE statements to different coordinators at once: those disagree on the
+         * schema for a while (statements fail with "table does not exist" on one node and
+         * "already exists" on another), and two coordinators creating one table concurrently
+         * can give it two identities. One coordinator applies schema changes one at a time, so
+         * a racing node gets "already exists" and its next attempt finds the table. Returns
+         * once every reachable Cassandra node agrees on the schema (or after a minute).
+         */
+        void createSchemaThroughOneNode(CassandraModule allTables) throws InterruptedException {
+            RuntimeException last = null;
+            for (int round = 1; round <= Math.max(1, cluster.getMaxRetry()); round++) {
+                for (var host : cluster.getHosts()) {
+                    try {
+                        if (cluster.shouldCreateKeyspace()) {
+                            try (CqlSession one = throughOnly(host.getHostName(), host.getPort()).build()) {
+                                KeyspaceFactory.createKeyspace(keyspace, one).block();
+                            }
+                        }
+                        try (CqlSession one = throughOnly(host.getHostName(), host.getPort()).withKeyspace(keyspace.getKeyspace()).build()) {
+                            new SessionWithInitializedTablesFactory(one, allTables);
+                            awaitSchemaAgreement(one);
+                        }
+                        return;
+                    } catch (com.datastax.oss.driver.api.core.AllNodesFailedException unreachable) {
+                        last = unreachable;
+                        LOGGER.warn("Cassandra at {} does not answer to create the schema (round {}){}: {}", host, round,
+                            tls.explain(unreachable), unreachable.getMessage());
+                    }
+                }
+                Thread.sleep(cluster.getMinDelay());
+            }
+            throw new IllegalStateException("no Cassandra node of " + cluster.getHosts() + " answers" + tls.explain(last), last);
+        }
+
+        /** A session whose every statement goes to the node at host:port. */
+        private CqlSessionBuilder throughOnly(String host, int port) {
+            CqlSessionBuilder builder = CqlSession.builder()
+                .withConfigLoader(driverConfiguration(settings))
+                .withLocalDatacenter(cluster.getLocalDC().orElse("datacenter1"))
+                .addContactPoint(InetSocketAddress.createUnresolved(host, port))
+                .withNodeDistanceEvaluator((node, localDc) -> isAt(node, host, port) ? null : NodeDistance.IGNORED);
+            cluster.getUsername().ifPresent(user -> builder.withAuthCredentials(user, cluster.getPassword().orElse("")));
+            return tls.applyTo(builder);
+        }
+
+        private static boolean isAt(com.datastax.oss.driver.api.core.metadata.Node node, String host, int port) {
+            return node.getEndPoint().resolve() instanceof InetSocketAddress address
+                && address.getPort() == port
+                && (address.getHostString().equals(host)
+                    || address.getAddress() != null && address.getAddress().getHostAddress().equals(host));
+        }
+
+        /**
+         * Waits until every node the coordinator knows of reports its schema version. The
+         * driver's own check skips the nodes this session ignores, so it would agree at once.
+         */
+        private static void awaitSchemaAgreement(CqlSession session) throws InterruptedException {
+            for (int attempt = 1; attempt <= 30; attempt++) {
+                Object local = session.execute("SELECT schema_version FROM system.local").one().getObject(0);
+                boolean agreed = session.execute("SELECT schema_version FROM system.peers").all().stream()
+                    .allMatch(peer -> local.equals(peer.getObject(0)));
+                if (agreed) {
+                    return;
+                }
+                Thread.sleep(2000);
+            }
+            LOGGER.warn("Cassandra's nodes still disagree on the schema after a minute (one may be down); going on");
+        }
     }
 
     @Provides
@@ -161,6 +230,7 @@ public class CassandraStorageModule extends AbstractModule {
         // the others created and creates only what is still missing.
         for (int attempt = 1; ; attempt++) {
             try {
+                cluster.createSchemaThroughOneNode(allTables);
                 // A new session each attempt: a failed initialisation closes the one it was given.
                 SessionWithInitializedTablesFactory tables = new SessionWithInitializedTablesFactory(cluster.connect(), allTables);
                 recordSchemaVersionIfMissing(tables.get());

@@ -1,6 +1,7 @@
 package org.mailcluster.mailbox.search;
 
 import java.net.URI;
+import java.util.List;
 
 import javax.net.ssl.SSLContext;
 
@@ -25,17 +26,21 @@ final class SearchIndexConnection {
     }
 
     static RestClient restClient(SearchIndexSettings settings, BackendErrors errors) {
-        URI url = settings.url();
+        List<URI> urls = settings.urls();
         errors.know("opensearch", "unreachable", "http-4xx", "http-5xx");
-        SSLContext tls = "https".equals(url.getScheme()) ? TrustedCertificates.context(settings.trustedCertificates(), "MC_OPENSEARCH_CA") : null;
-        return RestClient.builder(new HttpHost(url.getHost(), url.getPort(), url.getScheme()))
+        SSLContext tls = "https".equals(urls.get(0).getScheme())
+            ? TrustedCertificates.context(settings.trustedCertificates(), "MC_OPENSEARCH_CA") : null;
+        return RestClient.builder(urls.stream().map(url -> new HttpHost(url.getHost(), url.getPort(), url.getScheme()))
+                .toArray(HttpHost[]::new))
             // Short enough that an IMAP SEARCH during an outage fails fast instead of hanging.
             .setRequestConfigCallback(config -> config.setConnectTimeout(2_000).setSocketTimeout(30_000))
             .setHttpClientConfigCallback(client -> {
                 settings.credentials().ifPresent(credentials -> {
                     BasicCredentialsProvider provider = new BasicCredentialsProvider();
-                    provider.setCredentials(new AuthScope(url.getHost(), url.getPort()),
-                        new UsernamePasswordCredentials(credentials.user(), credentials.password()));
+                    for (URI url : urls) {
+                        provider.setCredentials(new AuthScope(url.getHost(), url.getPort()),
+                            new UsernamePasswordCredentials(credentials.user(), credentials.password()));
+                    }
                     client.setDefaultCredentialsProvider(provider);
                 });
                 if (tls != null) {

@@ -61,14 +61,14 @@ public class SearchIndexHealthCheck implements HealthCheck {
             .filter(e -> e.getResponse().getStatusLine().getStatusCode() == 401 || e.getResponse().getStatusLine().getStatusCode() == 403);
         if (refused.isPresent()) {
             int status = refused.get().getResponse().getStatusLine().getStatusCode();
-            return Result.unhealthy(COMPONENT, "OpenSearch at " + settings.url() + " refused "
+            return Result.unhealthy(COMPONENT, "OpenSearch at " + settings.urls() + " refused "
                 + settings.credentials().map(c -> "the credentials of user " + c.user()).orElse("a request without credentials")
                 + " (HTTP " + status + "): check MC_OPENSEARCH_USER and MC_OPENSEARCH_PASSWORD");
         }
         Optional<Throwable> untrusted = cause(error, CertificateException.class).map(Throwable.class::cast)
             .or(() -> cause(error, SSLException.class));
         if (untrusted.isPresent()) {
-            return Result.unhealthy(COMPONENT, "OpenSearch at " + settings.url() + ": TLS failed, its certificate is not trusted "
+            return Result.unhealthy(COMPONENT, "OpenSearch at " + settings.urls() + ": TLS failed, its certificate is not trusted "
                 + settings.trustedCertificates().map(ca -> "by the CA in " + ca + " (MC_OPENSEARCH_CA)").orElse("by the JVM's CAs (set MC_OPENSEARCH_CA)")
                 + " or does not name the host: " + untrusted.get().getMessage());
         }

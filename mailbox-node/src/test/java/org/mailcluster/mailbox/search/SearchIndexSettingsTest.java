@@ -38,6 +38,25 @@ class SearchIndexSettingsTest {
     }
 
     @Test
+    void severalNodesFromOneVariableOrTheFilesList() {
+        // an environment variable's value reaches the configuration as one string, commas and all
+        assertThat(settings(Map.of("opensearch.url", "http://127.0.3.3:9200, http://127.0.3.13:9200")).urls())
+            .extracting(Object::toString).containsExactly("http://127.0.3.3:9200", "http://127.0.3.13:9200");
+        assertThat(settings(Map.of("opensearch.url", java.util.List.of("https://a:9200", "https://b:9200"))).urls())
+            .hasSize(2);
+    }
+
+    @Test
+    void everyNodeHasTheSameSchemeAndAPort() {
+        assertThatThrownBy(() -> settings(Map.of("opensearch.url", "https://a:9200,http://b:9200")))
+            .hasMessageContaining("one scheme for all, not http://b:9200");
+        assertThatThrownBy(() -> settings(Map.of("opensearch.url", "http://a:9200,http://b")))
+            .hasMessageContaining("not http://b");
+        assertThatThrownBy(() -> settings(Map.of("opensearch.url", " , ")))
+            .hasMessageContaining("opensearch.url is not set");
+    }
+
+    @Test
     void aPasswordIsNeverSentOverPlainHttp() {
         assertThatThrownBy(() -> settings(Map.of("opensearch.url", "http://search:9200",
             "opensearch.user", "mailcluster", "opensearch.password", "s3cret")))
